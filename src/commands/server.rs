@@ -1,0 +1,6 @@
+//! Placeholder table; filled in by the server family work.
+
+use super::CommandSpec;
+
+/// The family's table.
+pub static COMMANDS: &[CommandSpec] = &[];

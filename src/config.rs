@@ -1,0 +1,524 @@
+//! Server configuration: command-line flags, a redis.conf-style file, and
+//! the parameters CONFIG GET/SET read and change at run time.
+//!
+//! Every source goes through [`Config::set`], so a value is validated the
+//! same way whether it comes from the file, a flag or CONFIG SET, and the
+//! error texts are Redis's.
+
+use std::path::PathBuf;
+
+use bytes::Bytes;
+use clap::Parser;
+
+use crate::protocol::decode::{split_args, DEFAULT_MAX_BULK_LEN};
+
+/// When the journal is forced to disk, and so what a crash can lose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FsyncPolicy {
+    /// Every write is fsynced before its reply is sent (one fsync covers all
+    /// writes appended meanwhile). Neither a process crash nor a power
+    /// failure loses an acknowledged write.
+    Always,
+    /// A background fsync once a second. A process crash loses nothing
+    /// acknowledged; a power failure loses at most about one second.
+    EverySec,
+    /// Never fsync explicitly; the OS writes back when it likes. A process
+    /// crash loses nothing acknowledged; a power failure may lose whatever
+    /// the OS had not yet written.
+    No,
+}
+
+impl FsyncPolicy {
+    /// The name used by `appendfsync`.
+    pub fn name(self) -> &'static str {
+        match self {
+            FsyncPolicy::Always => "always",
+            FsyncPolicy::EverySec => "everysec",
+            FsyncPolicy::No => "no",
+        }
+    }
+}
+
+/// Log verbosity, with Redis's names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogLevel {
+    /// Everything.
+    Debug,
+    /// Much detail.
+    Verbose,
+    /// Normal operation (default).
+    Notice,
+    /// Only warnings and errors.
+    Warning,
+}
+
+impl LogLevel {
+    /// The name used by `loglevel`.
+    pub fn name(self) -> &'static str {
+        match self {
+            LogLevel::Debug => "debug",
+            LogLevel::Verbose => "verbose",
+            LogLevel::Notice => "notice",
+            LogLevel::Warning => "warning",
+        }
+    }
+
+    /// The matching `tracing` filter directive.
+    pub fn filter(self) -> &'static str {
+        match self {
+            LogLevel::Debug => "debug",
+            LogLevel::Verbose => "debug",
+            LogLevel::Notice => "info",
+            LogLevel::Warning => "warn",
+        }
+    }
+}
+
+/// Whether DEBUG is allowed (`enable-debug-command`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DebugCommand {
+    /// Refused (default).
+    No,
+    /// Allowed from any connection.
+    Yes,
+    /// Allowed from loopback connections only.
+    Local,
+}
+
+/// The server's configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// TCP port; 0 picks a free one.
+    pub port: u16,
+    /// Addresses to listen on (space-separated in `bind`).
+    pub bind: Vec<String>,
+    /// Data directory.
+    pub dir: PathBuf,
+    /// Journal fsync policy.
+    pub appendfsync: FsyncPolicy,
+    /// Password of the default user, if any.
+    pub requirepass: Option<Bytes>,
+    /// Most clients connected at once.
+    pub maxclients: usize,
+    /// Number of databases.
+    pub databases: usize,
+    /// Log verbosity.
+    pub loglevel: LogLevel,
+    /// Longest argument a client may send.
+    pub proto_max_bulk_len: usize,
+    /// Whether DEBUG is allowed.
+    pub enable_debug_command: DebugCommand,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            port: 6379,
+            bind: vec!["127.0.0.1".into()],
+            dir: PathBuf::from("./sluice-data"),
+            appendfsync: FsyncPolicy::EverySec,
+            requirepass: None,
+            maxclients: 10000,
+            databases: 16,
+            loglevel: LogLevel::Notice,
+            proto_max_bulk_len: DEFAULT_MAX_BULK_LEN,
+            enable_debug_command: DebugCommand::No,
+        }
+    }
+}
+
+/// Parameters CONFIG GET and CONFIG SET know, in the order CONFIG GET *
+/// lists them.
+pub const PARAMS: &[&str] = &[
+    "port",
+    "bind",
+    "dir",
+    "appendfsync",
+    "requirepass",
+    "maxclients",
+    "databases",
+    "loglevel",
+    "proto-max-bulk-len",
+    "enable-debug-command",
+];
+
+/// Parameters fixed once the server runs.
+const IMMUTABLE: &[&str] = &["port", "bind", "dir", "databases", "enable-debug-command"];
+
+/// Redis directives Sluice accepts and ignores with a warning, so that
+/// scripts and files written for redis-server start Sluice unchanged.
+pub const IGNORED: &[&str] = &[
+    "save",
+    "logfile",
+    "daemonize",
+    "appendonly",
+    "protected-mode",
+    "pidfile",
+    "supervised",
+    "tcp-backlog",
+    "timeout",
+    "tcp-keepalive",
+    "always-show-logo",
+    "appendfilename",
+    "dbfilename",
+];
+
+/// Why a value was refused; becomes CONFIG SET's error or a start-up error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigError {
+    /// Not a parameter Sluice knows.
+    Unknown(String),
+    /// The parameter cannot change while running.
+    Immutable(String),
+    /// The value is not valid for the parameter: (parameter, reason).
+    Invalid(String, String),
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ConfigError::Unknown(name) => write!(f, "unknown option '{name}'"),
+            ConfigError::Immutable(name) => write!(f, "'{name}' can't be changed while running"),
+            ConfigError::Invalid(name, reason) => write!(f, "'{name}': {reason}"),
+        }
+    }
+}
+
+impl Config {
+    /// Sets one parameter from its text form. `running` refuses immutable
+    /// parameters, as CONFIG SET does.
+    pub fn set(&mut self, name: &str, value: &str, running: bool) -> Result<(), ConfigError> {
+        let name = name.to_ascii_lowercase();
+        let invalid = |reason: &str| ConfigError::Invalid(name.clone(), reason.to_string());
+        if !PARAMS.contains(&name.as_str()) {
+            return Err(ConfigError::Unknown(name));
+        }
+        if running && IMMUTABLE.contains(&name.as_str()) {
+            return Err(ConfigError::Immutable(name));
+        }
+        match name.as_str() {
+            "port" => {
+                self.port = value
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|p| (0..=65535).contains(p))
+                    .ok_or_else(|| invalid("argument must be between 0 and 65535 inclusive"))?
+                    as u16
+            }
+            "bind" => {
+                let addrs: Vec<String> = value.split_whitespace().map(str::to_string).collect();
+                if addrs.is_empty() {
+                    return Err(invalid("Too many bind addresses specified."));
+                }
+                self.bind = addrs;
+            }
+            "dir" => self.dir = PathBuf::from(value),
+            "appendfsync" => {
+                self.appendfsync = match value.to_ascii_lowercase().as_str() {
+                    "always" => FsyncPolicy::Always,
+                    "everysec" => FsyncPolicy::EverySec,
+                    "no" => FsyncPolicy::No,
+                    _ => {
+                        return Err(invalid(
+                            "argument(s) must be one of the following: everysec, always, no",
+                        ))
+                    }
+                }
+            }
+            "requirepass" => {
+                self.requirepass = (!value.is_empty()).then(|| Bytes::from(value.to_string()))
+            }
+            "maxclients" => {
+                self.maxclients = parse_integer(value)
+                    .ok_or_else(|| invalid("argument couldn't be parsed into an integer"))
+                    .and_then(|n| {
+                        if n >= 1 {
+                            Ok(n as usize)
+                        } else {
+                            Err(invalid(
+                                "argument must be between 1 and 4294967295 inclusive",
+                            ))
+                        }
+                    })?
+            }
+            "databases" => {
+                self.databases = parse_integer(value)
+                    .ok_or_else(|| invalid("argument couldn't be parsed into an integer"))
+                    .and_then(|n| {
+                        if (1..=i32::MAX as i64).contains(&n) {
+                            Ok(n as usize)
+                        } else {
+                            Err(invalid(
+                                "argument must be between 1 and 2147483647 inclusive",
+                            ))
+                        }
+                    })?
+            }
+            "loglevel" => {
+                self.loglevel = match value.to_ascii_lowercase().as_str() {
+                    "debug" => LogLevel::Debug,
+                    "verbose" => LogLevel::Verbose,
+                    "notice" => LogLevel::Notice,
+                    "warning" => LogLevel::Warning,
+                    _ => return Err(invalid(
+                        "argument(s) must be one of the following: debug, verbose, notice, warning",
+                    )),
+                }
+            }
+            "proto-max-bulk-len" => {
+                let n = parse_memory(value)
+                    .ok_or_else(|| invalid("argument must be a memory value"))?;
+                if n < 1024 * 1024 {
+                    return Err(invalid(
+                        "argument must be between 1048576 and 9223372036854775807 inclusive",
+                    ));
+                }
+                self.proto_max_bulk_len = n as usize;
+            }
+            "enable-debug-command" => {
+                self.enable_debug_command = match value.to_ascii_lowercase().as_str() {
+                    "yes" => DebugCommand::Yes,
+                    "no" => DebugCommand::No,
+                    "local" => DebugCommand::Local,
+                    _ => {
+                        return Err(invalid(
+                            "argument(s) must be one of the following: no, yes, local",
+                        ))
+                    }
+                }
+            }
+            _ => unreachable!("every name in PARAMS is handled"),
+        }
+        Ok(())
+    }
+
+    /// The text form of a parameter, as CONFIG GET shows it.
+    pub fn get(&self, name: &str) -> Option<String> {
+        Some(match name {
+            "port" => self.port.to_string(),
+            "bind" => self.bind.join(" "),
+            "dir" => std::path::absolute(&self.dir)
+                .unwrap_or_else(|_| self.dir.clone())
+                .display()
+                .to_string(),
+            "appendfsync" => self.appendfsync.name().into(),
+            "requirepass" => self
+                .requirepass
+                .as_ref()
+                .map(|p| String::from_utf8_lossy(p).into_owned())
+                .unwrap_or_default(),
+            "maxclients" => self.maxclients.to_string(),
+            "databases" => self.databases.to_string(),
+            "loglevel" => self.loglevel.name().into(),
+            "proto-max-bulk-len" => self.proto_max_bulk_len.to_string(),
+            "enable-debug-command" => match self.enable_debug_command {
+                DebugCommand::No => "no",
+                DebugCommand::Yes => "yes",
+                DebugCommand::Local => "local",
+            }
+            .into(),
+            _ => return None,
+        })
+    }
+
+    /// Applies a redis.conf-style file: one `name value…` directive per line,
+    /// `#` comments, quoting as in inline commands. Returns warnings for the
+    /// Redis directives Sluice ignores.
+    pub fn apply_file(&mut self, text: &str, origin: &str) -> Result<Vec<String>, String> {
+        let mut warnings = Vec::new();
+        for (n, raw) in text.lines().enumerate() {
+            let line = raw.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let words = split_args(line.as_bytes())
+                .ok_or_else(|| format!("{origin}:{}: unbalanced quotes", n + 1))?;
+            let words: Vec<String> = words
+                .iter()
+                .map(|w| String::from_utf8_lossy(w).into_owned())
+                .collect();
+            let name = words[0].to_ascii_lowercase();
+            let value = words[1..].join(" ");
+            if let Some(w) = self.apply_directive(&name, &value)? {
+                warnings.push(format!("{origin}:{}: {w}", n + 1));
+            }
+        }
+        Ok(warnings)
+    }
+
+    /// Applies one directive; returns a warning if it is one Sluice ignores.
+    pub fn apply_directive(&mut self, name: &str, value: &str) -> Result<Option<String>, String> {
+        if IGNORED.contains(&name) {
+            return Ok(Some(format!(
+                "'{name} {value}' is a Redis option Sluice does not need; ignored"
+            )));
+        }
+        self.set(name, value, false)
+            .map(|()| None)
+            .map_err(|e| format!("bad directive {e}"))
+    }
+}
+
+/// Parses an integer the way Redis's config does (plain decimal).
+fn parse_integer(value: &str) -> Option<i64> {
+    value.parse().ok()
+}
+
+/// Parses a memory amount: a number with an optional unit (`k` = 1000,
+/// `kb` = 1024, `m`, `mb`, `g`, `gb`), case-insensitive.
+pub fn parse_memory(value: &str) -> Option<u64> {
+    let lower = value.to_ascii_lowercase();
+    let units: [(&str, u64); 6] = [
+        ("kb", 1024),
+        ("mb", 1024 * 1024),
+        ("gb", 1024 * 1024 * 1024),
+        ("k", 1000),
+        ("m", 1000 * 1000),
+        ("g", 1000 * 1000 * 1000),
+    ];
+    for (suffix, mult) in units {
+        if let Some(num) = lower.strip_suffix(suffix) {
+            return num.parse::<u64>().ok()?.checked_mul(mult);
+        }
+    }
+    lower.parse().ok()
+}
+
+/// Command-line flags of `sluice-server`.
+#[derive(Debug, Parser)]
+#[command(
+    name = "sluice-server",
+    about = "Sluice: a durable message broker that speaks the Redis protocol",
+    disable_version_flag = true
+)]
+pub struct Cli {
+    /// A redis.conf-style configuration file; flags override it.
+    pub config_file: Option<PathBuf>,
+    /// Print the version and exit.
+    #[arg(short = 'v', long)]
+    pub version: bool,
+    /// TCP port to listen on (0 picks a free port) [default: 6379].
+    #[arg(long)]
+    pub port: Option<String>,
+    /// Addresses to listen on, space-separated [default: 127.0.0.1].
+    #[arg(long)]
+    pub bind: Option<String>,
+    /// Data directory [default: ./sluice-data].
+    #[arg(long)]
+    pub dir: Option<String>,
+    /// Journal fsync policy: always, everysec or no [default: everysec].
+    #[arg(long)]
+    pub appendfsync: Option<String>,
+    /// Require clients to AUTH with this password.
+    #[arg(long)]
+    pub requirepass: Option<String>,
+    /// Most clients connected at once [default: 10000].
+    #[arg(long)]
+    pub maxclients: Option<String>,
+    /// Number of databases [default: 16].
+    #[arg(long)]
+    pub databases: Option<String>,
+    /// debug, verbose, notice or warning [default: notice].
+    #[arg(long)]
+    pub loglevel: Option<String>,
+    /// Longest argument a client may send [default: 512mb].
+    #[arg(long = "proto-max-bulk-len")]
+    pub proto_max_bulk_len: Option<String>,
+    /// Allow DEBUG: no, yes or local [default: no].
+    #[arg(long = "enable-debug-command")]
+    pub enable_debug_command: Option<String>,
+    /// Redis options Sluice does not need, accepted with a warning.
+    #[arg(long, hide = true, allow_hyphen_values = true)]
+    pub save: Option<String>,
+    #[arg(long, hide = true, allow_hyphen_values = true)]
+    pub logfile: Option<String>,
+    #[arg(long, hide = true)]
+    pub daemonize: Option<String>,
+    #[arg(long, hide = true)]
+    pub appendonly: Option<String>,
+    #[arg(long = "protected-mode", hide = true)]
+    pub protected_mode: Option<String>,
+    #[arg(long, hide = true)]
+    pub pidfile: Option<String>,
+}
+
+impl Cli {
+    /// Builds the configuration: defaults, then the file, then the flags.
+    /// Returns it with the warnings to log once logging is set up.
+    pub fn into_config(self) -> Result<(Config, Vec<String>), String> {
+        let mut config = Config::default();
+        let mut warnings = Vec::new();
+        if let Some(path) = &self.config_file {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("can't read config file {}: {e}", path.display()))?;
+            warnings.extend(config.apply_file(&text, &path.display().to_string())?);
+        }
+        let flags = [
+            ("port", self.port),
+            ("bind", self.bind),
+            ("dir", self.dir),
+            ("appendfsync", self.appendfsync),
+            ("requirepass", self.requirepass),
+            ("maxclients", self.maxclients),
+            ("databases", self.databases),
+            ("loglevel", self.loglevel),
+            ("proto-max-bulk-len", self.proto_max_bulk_len),
+            ("enable-debug-command", self.enable_debug_command),
+            ("save", self.save),
+            ("logfile", self.logfile),
+            ("daemonize", self.daemonize),
+            ("appendonly", self.appendonly),
+            ("protected-mode", self.protected_mode),
+            ("pidfile", self.pidfile),
+        ];
+        for (name, value) in flags {
+            if let Some(value) = value {
+                if let Some(w) = config.apply_directive(name, &value)? {
+                    warnings.push(w);
+                }
+            }
+        }
+        Ok((config, warnings))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_then_flags() {
+        let cli = Cli::parse_from(["sluice-server", "--port", "7001", "--save", ""]);
+        let (config, warnings) = cli.into_config().unwrap();
+        assert_eq!(config.port, 7001);
+        assert_eq!(warnings.len(), 1);
+
+        let mut config = Config::default();
+        let warnings = config
+            .apply_file(
+                "# comment\nport 7000\nappendfsync always\ndaemonize no\nbind \"127.0.0.1 ::1\"\n",
+                "t.conf",
+            )
+            .unwrap();
+        assert_eq!(config.port, 7000);
+        assert_eq!(config.appendfsync, FsyncPolicy::Always);
+        assert_eq!(config.bind, vec!["127.0.0.1", "::1"]);
+        assert_eq!(warnings.len(), 1);
+        assert!(config.apply_file("nosuchthing 1\n", "t.conf").is_err());
+    }
+
+    #[test]
+    fn validation_matches_redis_texts() {
+        let mut c = Config::default();
+        assert_eq!(
+            c.set("databases", "3", true),
+            Err(ConfigError::Immutable("databases".into()))
+        );
+        assert!(
+            matches!(c.set("appendfsync", "maybe", true), Err(ConfigError::Invalid(_, r)) if r.contains("everysec, always, no"))
+        );
+        assert_eq!(c.set("proto-max-bulk-len", "2mb", true), Ok(()));
+        assert_eq!(c.proto_max_bulk_len, 2 * 1024 * 1024);
+        assert_eq!(parse_memory("1k"), Some(1000));
+    }
+}

@@ -1,0 +1,186 @@
+//! Every error text Sluice sends, spelled once, exactly as Redis spells it.
+//!
+//! Command errors are replies (the connection goes on); protocol errors close
+//! the connection after the reply. Each error starts with its code (`ERR`,
+//! `WRONGTYPE`, `NOAUTH`, …), which is also the key under which INFO
+//! `errorstats` counts it.
+
+use bytes::Bytes;
+
+/// An error reply to one command. The text starts with the error code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandError(pub Bytes);
+
+impl CommandError {
+    /// An error from a static text (already prefixed with its code).
+    pub const fn new_static(text: &'static str) -> Self {
+        CommandError(Bytes::from_static(text.as_bytes()))
+    }
+
+    /// An error from a formatted text (already prefixed with its code).
+    pub fn new(text: String) -> Self {
+        CommandError(Bytes::from(text))
+    }
+
+    /// The error code: the first word of the text (`ERR`, `WRONGTYPE`, …).
+    pub fn code(&self) -> &[u8] {
+        let end = self
+            .0
+            .iter()
+            .position(|&b| b == b' ')
+            .unwrap_or(self.0.len());
+        &self.0[..end]
+    }
+
+    /// The text, for logs and tests.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0).into_owned()
+    }
+}
+
+/// `-ERR syntax error`
+pub const SYNTAX: CommandError = CommandError::new_static("ERR syntax error");
+/// Operation on a key of another type.
+pub const WRONGTYPE: CommandError =
+    CommandError::new_static("WRONGTYPE Operation against a key holding the wrong kind of value");
+/// An argument that should be an i64 is not one.
+pub const NOT_INTEGER: CommandError =
+    CommandError::new_static("ERR value is not an integer or out of range");
+/// An argument that should be a float is not one.
+pub const NOT_FLOAT: CommandError = CommandError::new_static("ERR value is not a valid float");
+/// INCR family overflow.
+pub const OVERFLOW: CommandError =
+    CommandError::new_static("ERR increment or decrement would overflow");
+/// INCRBYFLOAT result is NaN or infinite.
+pub const NAN_OR_INF: CommandError =
+    CommandError::new_static("ERR increment would produce NaN or Infinity");
+/// No such key (RENAME and friends).
+pub const NO_SUCH_KEY: CommandError = CommandError::new_static("ERR no such key");
+/// SELECT/MOVE/SWAPDB with a database out of range.
+pub const DB_OUT_OF_RANGE: CommandError = CommandError::new_static("ERR DB index is out of range");
+/// A command that needs AUTH first.
+pub const NOAUTH: CommandError = CommandError::new_static("NOAUTH Authentication required.");
+/// AUTH with a wrong password.
+pub const WRONGPASS: CommandError =
+    CommandError::new_static("WRONGPASS invalid username-password pair or user is disabled.");
+/// AUTH when no password is configured.
+pub const AUTH_NOT_CONFIGURED: CommandError = CommandError::new_static(
+    "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?",
+);
+/// HELLO with a protocol version other than 2 or 3.
+pub const NOPROTO: CommandError = CommandError::new_static("NOPROTO unsupported protocol version");
+/// MULTI inside MULTI.
+pub const MULTI_NESTED: CommandError =
+    CommandError::new_static("ERR MULTI calls can not be nested");
+/// EXEC without MULTI.
+pub const EXEC_WITHOUT_MULTI: CommandError = CommandError::new_static("ERR EXEC without MULTI");
+/// DISCARD without MULTI.
+pub const DISCARD_WITHOUT_MULTI: CommandError =
+    CommandError::new_static("ERR DISCARD without MULTI");
+/// WATCH inside MULTI.
+pub const WATCH_IN_MULTI: CommandError =
+    CommandError::new_static("ERR WATCH inside MULTI is not allowed");
+/// EXEC after a command failed to queue.
+pub const EXECABORT: CommandError =
+    CommandError::new_static("EXECABORT Transaction discarded because of previous errors.");
+/// Expire time arguments that are not positive or overflow.
+pub fn invalid_expire(cmd: &str) -> CommandError {
+    CommandError::new(format!("ERR invalid expire time in '{cmd}' command"))
+}
+/// Source and destination of MOVE/COPY are the same.
+pub const SAME_OBJECT: CommandError =
+    CommandError::new_static("ERR source and destination objects are the same");
+/// SETRANGE/APPEND would exceed proto-max-bulk-len.
+pub const STRING_TOO_LONG: CommandError =
+    CommandError::new_static("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
+/// SETRANGE offset is negative or too large.
+pub const OFFSET_OUT_OF_RANGE: CommandError =
+    CommandError::new_static("ERR offset is out of range");
+/// DEBUG and friends when not enabled.
+pub const DEBUG_DISABLED: CommandError = CommandError::new_static(
+    "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.",
+);
+/// Too many connections.
+pub const MAX_CLIENTS: CommandError = CommandError::new_static("ERR max number of clients reached");
+/// A value does not fit the kind the option needs (CONFIG SET and others).
+pub fn config_set_failed(param: &str, reason: &str) -> CommandError {
+    CommandError::new(format!(
+        "ERR CONFIG SET failed (possibly related to argument '{param}') - {reason}"
+    ))
+}
+
+/// `wrong number of arguments for 'get' command` (subcommands as `client|kill`).
+pub fn wrong_arity(full_name: &str) -> CommandError {
+    CommandError::new(format!(
+        "ERR wrong number of arguments for '{full_name}' command"
+    ))
+}
+
+/// `unknown subcommand 'x'. Try CLIENT HELP.`
+pub fn unknown_subcommand(sub: &[u8], container: &str) -> CommandError {
+    CommandError::new(format!(
+        "ERR unknown subcommand '{}'. Try {} HELP.",
+        truncated(sub),
+        container.to_ascii_uppercase()
+    ))
+}
+
+/// `unknown command 'x', with args beginning with: 'a' 'b' `.
+pub fn unknown_command(name: &[u8], args: &[Bytes]) -> CommandError {
+    // Arguments are listed while the listing is under 128 bytes; each one is
+    // cut to what is left of that budget.
+    let mut listing = String::new();
+    for arg in args {
+        if listing.len() >= 128 {
+            break;
+        }
+        let budget = 128 - listing.len();
+        let shown =
+            String::from_utf8_lossy(&arg[..arg.len().min(budget)]).replace(['\r', '\n'], " ");
+        listing.push('\'');
+        listing.push_str(&shown);
+        listing.push_str("' ");
+    }
+    CommandError::new(format!(
+        "ERR unknown command '{}', with args beginning with: {listing}",
+        truncated(name)
+    ))
+}
+
+/// Error texts cannot hold newlines; Redis shows at most 128 bytes of a
+/// user-supplied name inside an error.
+fn truncated(raw: &[u8]) -> String {
+    let shown = &raw[..raw.len().min(128)];
+    String::from_utf8_lossy(shown).replace(['\r', '\n'], " ")
+}
+
+/// A malformed request stream. The server replies with the text and closes
+/// the connection.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProtocolError {
+    #[error("Protocol error: invalid multibulk length")]
+    InvalidMultibulkLength,
+    #[error("Protocol error: invalid bulk length")]
+    InvalidBulkLength,
+    #[error("Protocol error: expected '$', got '{0}'")]
+    ExpectedDollar(char),
+    #[error("Protocol error: too big mbulk count string")]
+    TooBigMultibulkCount,
+    #[error("Protocol error: too big bulk count string")]
+    TooBigBulkCount,
+    #[error("Protocol error: too big inline request")]
+    TooBigInline,
+    #[error("Protocol error: unbalanced quotes in request")]
+    UnbalancedQuotes,
+    #[error("Protocol error: unauthenticated multibulk length")]
+    UnauthenticatedMultibulk,
+    #[error("Protocol error: unauthenticated bulk length")]
+    UnauthenticatedBulk,
+}
+
+impl ProtocolError {
+    /// The error reply sent before closing.
+    pub fn to_command_error(&self) -> CommandError {
+        CommandError::new(format!("ERR {self}"))
+    }
+}

@@ -1,0 +1,36 @@
+//! Sluice: a durable message broker that speaks the Redis protocol.
+//!
+//! # A map of the crate
+//!
+//! - [`config`]: command-line flags, redis.conf files, CONFIG GET/SET.
+//! - [`server`]: the listener, one task per connection
+//!   (`server::connection`), the shared state ([`server::Shared`]), and
+//!   `server::dispatch`, which runs one request.
+//! - [`protocol`]: request decoding (RESP multibulk and inline) and reply
+//!   encoding (RESP2 and RESP3).
+//! - [`commands`]: one file per command family; each command is a typed
+//!   struct with a parse step and an execute step, listed in its family's
+//!   table with its arity, flags and documentation.
+//! - [`keyspace`]: the numbered databases, values, expiry and WATCH flags.
+//! - [`error`]: every error text, spelled as Redis spells it.
+//! - [`clock`]: the time source, which tests can move by hand.
+//!
+//! # How a request flows
+//!
+//! ```text
+//! socket ─► RequestDecoder ─► CommandTable::lookup ─► parse ─► lock keyspace
+//!           (connection task,  (arity, auth, MULTI     (typed    execute ─► Reply
+//!            no lock)           queueing)               args)    unlock   encode
+//! ```
+//!
+//! A connection decodes every complete request in its buffer, runs them in
+//! order and writes all the replies with one write (pipelining). Only
+//! execution holds the keyspace lock, so commands form one total order.
+
+pub mod clock;
+pub mod commands;
+pub mod config;
+pub mod error;
+pub mod keyspace;
+pub mod protocol;
+pub mod server;

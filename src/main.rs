@@ -1,0 +1,76 @@
+//! `sluice-server`: parse configuration, set up logging, serve until told
+//! to stop.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use clap::Parser;
+use sluice::clock::Clock;
+use sluice::config::Cli;
+use sluice::server::{Server, REDIS_VERSION, SLUICE_VERSION};
+use tracing::{error, info, warn};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if cli.version {
+        println!(
+            "Sluice server v={SLUICE_VERSION} redis_version={REDIS_VERSION} bits={}",
+            usize::BITS
+        );
+        return ExitCode::SUCCESS;
+    }
+    let (config, warnings) = match cli.into_config() {
+        Ok(pair) => pair,
+        Err(e) => {
+            eprintln!("sluice-server: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| config.loglevel.filter().to_string());
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stdout().is_terminal())
+        .init();
+    for w in warnings {
+        warn!("{w}");
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            error!("can't start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        let server = match Server::bind(config, Clock::system()).await {
+            Ok(server) => server,
+            Err(e) => {
+                error!("can't listen: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let shared = server.shared();
+        tokio::spawn(async move {
+            wait_for_signal().await;
+            info!("received a stop signal");
+            shared.request_shutdown();
+        });
+        server.run().await;
+        ExitCode::SUCCESS
+    })
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let Ok(mut term) = signal(SignalKind::terminate()) else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}

@@ -1,0 +1,7 @@
+//! The wire protocol: request decoding and reply encoding.
+
+pub mod decode;
+pub mod reply;
+
+pub use decode::{Limits, RequestDecoder};
+pub use reply::{Reply, OK};

@@ -1,0 +1,260 @@
+//! Replies and their encoding in RESP2 and RESP3.
+//!
+//! Commands build a [`Reply`] without knowing the connection's protocol; the
+//! connection encodes it in the version the client chose with HELLO. RESP3's
+//! richer types fall back to their RESP2 shapes: a map becomes a flat array,
+//! a set an array, a double a bulk string, a boolean an integer, and both
+//! nulls become RESP2's null bulk or null array.
+
+use bytes::{BufMut, Bytes, BytesMut};
+
+use crate::error::CommandError;
+
+/// One reply, in protocol-independent form.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reply {
+    /// `+OK`
+    Simple(&'static str),
+    /// A simple string built at run time (`+QUEUED`-like or status text).
+    Status(Bytes),
+    /// `-ERR …`
+    Error(CommandError),
+    /// `:42`
+    Int(i64),
+    /// `$3\r\nfoo`
+    Bulk(Bytes),
+    /// RESP2 `$-1`, RESP3 `_`.
+    Null,
+    /// RESP2 `*-1`, RESP3 `_`.
+    NullArray,
+    /// `*n`
+    Array(Vec<Reply>),
+    /// RESP3 `%n`; RESP2 a flat array of keys and values.
+    Map(Vec<(Reply, Reply)>),
+    /// RESP3 `~n`; RESP2 an array.
+    Set(Vec<Reply>),
+    /// RESP3 `,1.5`; RESP2 a bulk string.
+    Double(f64),
+    /// RESP3 `#t`; RESP2 `:1`.
+    Bool(bool),
+    /// RESP3 `=` verbatim text (`txt:`); RESP2 a bulk string.
+    Verbatim(Bytes),
+    /// RESP3 `>n` out-of-band push; RESP2 an array.
+    Push(Vec<Reply>),
+}
+
+/// `+OK`
+pub const OK: Reply = Reply::Simple("OK");
+
+impl Reply {
+    /// A bulk string from anything byte-like.
+    pub fn bulk(data: impl Into<Bytes>) -> Reply {
+        Reply::Bulk(data.into())
+    }
+
+    /// A bulk string, or null when absent.
+    pub fn bulk_or_null(data: Option<Bytes>) -> Reply {
+        data.map_or(Reply::Null, Reply::Bulk)
+    }
+
+    /// Whether this reply is an error (for error statistics).
+    pub fn is_error(&self) -> bool {
+        matches!(self, Reply::Error(_))
+    }
+
+    /// Appends the encoding of this reply in the given protocol version.
+    pub fn encode(&self, out: &mut BytesMut, resp3: bool) {
+        match self {
+            Reply::Simple(s) => line(out, b'+', s.as_bytes()),
+            Reply::Status(s) => line(out, b'+', s),
+            Reply::Error(e) => line(out, b'-', &e.0),
+            Reply::Int(n) => int_line(out, b':', *n),
+            Reply::Bulk(data) => bulk(out, data),
+            Reply::Null if resp3 => out.put_slice(b"_\r\n"),
+            Reply::Null => out.put_slice(b"$-1\r\n"),
+            Reply::NullArray if resp3 => out.put_slice(b"_\r\n"),
+            Reply::NullArray => out.put_slice(b"*-1\r\n"),
+            Reply::Array(items) => aggregate(out, b'*', items, resp3),
+            Reply::Set(items) => aggregate(out, if resp3 { b'~' } else { b'*' }, items, resp3),
+            Reply::Push(items) => aggregate(out, if resp3 { b'>' } else { b'*' }, items, resp3),
+            Reply::Map(pairs) => {
+                if resp3 {
+                    int_line(out, b'%', pairs.len() as i64);
+                } else {
+                    int_line(out, b'*', 2 * pairs.len() as i64);
+                }
+                for (k, v) in pairs {
+                    k.encode(out, resp3);
+                    v.encode(out, resp3);
+                }
+            }
+            Reply::Double(d) => {
+                let text = format_double(*d);
+                if resp3 {
+                    line(out, b',', text.as_bytes());
+                } else {
+                    bulk(out, text.as_bytes());
+                }
+            }
+            Reply::Bool(b) if resp3 => out.put_slice(if *b { b"#t\r\n" } else { b"#f\r\n" }),
+            Reply::Bool(b) => int_line(out, b':', *b as i64),
+            Reply::Verbatim(text) if resp3 => {
+                int_line(out, b'=', text.len() as i64 + 4);
+                out.put_slice(b"txt:");
+                out.put_slice(text);
+                out.put_slice(b"\r\n");
+            }
+            Reply::Verbatim(text) => bulk(out, text),
+        }
+    }
+}
+
+impl From<CommandError> for Reply {
+    fn from(e: CommandError) -> Self {
+        Reply::Error(e)
+    }
+}
+
+impl From<Result<Reply, CommandError>> for Reply {
+    fn from(r: Result<Reply, CommandError>) -> Self {
+        r.unwrap_or_else(Reply::Error)
+    }
+}
+
+/// Formats a double as Redis 7.4 does: the shortest text that reads back
+/// as the same value, `inf`/`-inf`/`nan` for the special values, and an
+/// exponent (`1e+20`) where `%.17g` would use one.
+pub fn format_double(d: f64) -> String {
+    if d.is_nan() {
+        return "nan".into();
+    }
+    if d.is_infinite() {
+        return if d > 0.0 { "inf".into() } else { "-inf".into() };
+    }
+    if d == 0.0 {
+        return if d.is_sign_negative() {
+            "-0".into()
+        } else {
+            "0".into()
+        };
+    }
+    // `{:e}` gives the shortest round-trip digits; lay them out like %g.
+    let sci = format!("{d:e}");
+    let (mantissa, exp) = sci.split_once('e').expect("`{:e}` has an exponent");
+    let exp: i32 = exp.parse().expect("exponent is an integer");
+    if (-4..17).contains(&exp) {
+        let plain = format!("{d}");
+        return plain;
+    }
+    let sign = if exp < 0 { '-' } else { '+' };
+    format!("{mantissa}e{sign}{:02}", exp.abs())
+}
+
+fn line(out: &mut BytesMut, prefix: u8, text: &[u8]) {
+    out.reserve(text.len() + 3);
+    out.put_u8(prefix);
+    out.put_slice(text);
+    out.put_slice(b"\r\n");
+}
+
+fn int_line(out: &mut BytesMut, prefix: u8, n: i64) {
+    let mut digits = itoa_buf();
+    let text = format_i64(n, &mut digits);
+    line(out, prefix, text);
+}
+
+fn bulk(out: &mut BytesMut, data: &[u8]) {
+    int_line(out, b'$', data.len() as i64);
+    out.reserve(data.len() + 2);
+    out.put_slice(data);
+    out.put_slice(b"\r\n");
+}
+
+fn aggregate(out: &mut BytesMut, prefix: u8, items: &[Reply], resp3: bool) {
+    int_line(out, prefix, items.len() as i64);
+    for item in items {
+        item.encode(out, resp3);
+    }
+}
+
+fn itoa_buf() -> [u8; 20] {
+    [0; 20]
+}
+
+/// Writes `n` in decimal into `buf` without allocating.
+fn format_i64(n: i64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut pos = buf.len();
+    let negative = n < 0;
+    let mut v = n.unsigned_abs();
+    loop {
+        pos -= 1;
+        buf[pos] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    if negative {
+        pos -= 1;
+        buf[pos] = b'-';
+    }
+    &buf[pos..]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn enc(r: &Reply, resp3: bool) -> String {
+        let mut out = BytesMut::new();
+        r.encode(&mut out, resp3);
+        String::from_utf8(out.to_vec()).unwrap()
+    }
+
+    #[test]
+    fn scalars() {
+        assert_eq!(enc(&OK, false), "+OK\r\n");
+        assert_eq!(
+            enc(&Reply::Int(i64::MIN), false),
+            ":-9223372036854775808\r\n"
+        );
+        assert_eq!(enc(&Reply::Int(0), true), ":0\r\n");
+        assert_eq!(enc(&Reply::bulk("ab"), false), "$2\r\nab\r\n");
+        assert_eq!(enc(&Reply::Null, false), "$-1\r\n");
+        assert_eq!(enc(&Reply::NullArray, false), "*-1\r\n");
+        assert_eq!(enc(&Reply::Null, true), "_\r\n");
+        assert_eq!(enc(&Reply::Bool(true), true), "#t\r\n");
+        assert_eq!(enc(&Reply::Bool(true), false), ":1\r\n");
+    }
+
+    #[test]
+    fn aggregates_fall_back_in_resp2() {
+        let map = Reply::Map(vec![(Reply::bulk("a"), Reply::Int(1))]);
+        assert_eq!(enc(&map, true), "%1\r\n$1\r\na\r\n:1\r\n");
+        assert_eq!(enc(&map, false), "*2\r\n$1\r\na\r\n:1\r\n");
+        let set = Reply::Set(vec![Reply::bulk("x")]);
+        assert_eq!(enc(&set, true), "~1\r\n$1\r\nx\r\n");
+        assert_eq!(enc(&set, false), "*1\r\n$1\r\nx\r\n");
+        assert_eq!(
+            enc(&Reply::Verbatim(Bytes::from("hi")), true),
+            "=6\r\ntxt:hi\r\n"
+        );
+        assert_eq!(
+            enc(&Reply::Verbatim(Bytes::from("hi")), false),
+            "$2\r\nhi\r\n"
+        );
+    }
+
+    #[test]
+    fn doubles() {
+        assert_eq!(format_double(1.5), "1.5");
+        assert_eq!(format_double(3.0), "3");
+        assert_eq!(format_double(0.1), "0.1");
+        assert_eq!(format_double(1e20), "1e+20");
+        assert_eq!(format_double(1e-7), "1e-07");
+        assert_eq!(format_double(f64::INFINITY), "inf");
+        assert_eq!(format_double(-f64::INFINITY), "-inf");
+        assert_eq!(enc(&Reply::Double(2.5), true), ",2.5\r\n");
+        assert_eq!(enc(&Reply::Double(2.5), false), "$3\r\n2.5\r\n");
+    }
+}

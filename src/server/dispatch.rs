@@ -1,0 +1,138 @@
+//! Running one request: lookup, authentication, MULTI queueing, parsing,
+//! execution under the keyspace lock, statistics.
+
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use bytes::Bytes;
+
+use super::{Session, Shared};
+use crate::commands::{Args, CommandTable, Ctx, Execute, Kind, Lookup};
+use crate::error::{self, CommandError};
+use crate::protocol::Reply;
+use crate::server::session::Queued;
+
+/// Commands that run at once inside MULTI instead of being queued.
+const NOT_QUEUED: &[&str] = &["exec", "discard", "multi", "watch", "quit", "reset"];
+
+/// Runs one request from a client and returns its reply.
+pub fn run(shared: &Shared, session: &mut Session, words: Vec<Bytes>) -> Reply {
+    let table = CommandTable::global();
+    let lookup = match table.lookup(&words) {
+        Ok(lookup) => lookup,
+        Err(e) => {
+            // Arity errors count as rejected calls of a known command.
+            if let Some(id) = table.find(&words[0]) {
+                reject_stat(shared, id, &words);
+            }
+            return reject(shared, session, e);
+        }
+    };
+    let entry = table.entry(lookup.id);
+    session.handle.touch(shared.clock.now_ms(), lookup.id);
+    if !session.authenticated && !entry.spec.has_flag("no_auth") {
+        shared.stats.commands[lookup.id]
+            .rejected_calls
+            .fetch_add(1, Ordering::Relaxed);
+        return reject(shared, session, error::NOAUTH);
+    }
+    if let Some(multi) = session.multi.as_mut() {
+        if !NOT_QUEUED.contains(&entry.full_name.as_str()) {
+            multi.queued.push(Queued { lookup, words });
+            session.handle.set_multi(Some(multi.queued.len()));
+            return Reply::Simple("QUEUED");
+        }
+    }
+    let command = match parse(lookup, words) {
+        Ok(command) => command,
+        Err(e) => return failed(shared, lookup.id, e),
+    };
+    let mut keyspace = shared.keyspace.lock().expect("keyspace lock");
+    let mut ctx = Ctx {
+        now: shared.clock.now_ms(),
+        keyspace: &mut keyspace,
+        shared,
+        session,
+    };
+    execute(&mut ctx, lookup.id, command)
+}
+
+/// Parses the words of a command found by `lookup`.
+pub fn parse(lookup: Lookup, mut words: Vec<Bytes>) -> Result<Box<dyn Execute>, CommandError> {
+    let spec = CommandTable::global().entry(lookup.id).spec;
+    let Kind::Parse(parser) = spec.kind else {
+        unreachable!("lookup resolves containers to their subcommands");
+    };
+    let args = words.split_off(lookup.skip);
+    parser(Args::new(args))
+}
+
+/// Runs a parsed command with the keyspace locked, counting its call.
+pub fn execute(ctx: &mut Ctx<'_>, id: usize, command: Box<dyn Execute>) -> Reply {
+    let started = Instant::now();
+    let reply = command.execute(ctx);
+    let stat = &ctx.shared.stats.commands[id];
+    stat.calls.fetch_add(1, Ordering::Relaxed);
+    stat.usec
+        .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+    ctx.shared
+        .stats
+        .total_commands_processed
+        .fetch_add(1, Ordering::Relaxed);
+    if let Reply::Error(e) = &reply {
+        stat.failed_calls.fetch_add(1, Ordering::Relaxed);
+        ctx.shared.stats.count_error(e.code());
+    }
+    reply
+}
+
+/// A command refused before it ran: inside MULTI this also dooms EXEC.
+fn reject(shared: &Shared, session: &mut Session, e: CommandError) -> Reply {
+    if let Some(multi) = session.multi.as_mut() {
+        multi.aborted = true;
+    }
+    shared.stats.count_error(e.code());
+    Reply::Error(e)
+}
+
+fn reject_stat(shared: &Shared, top_id: usize, words: &[Bytes]) {
+    let table = CommandTable::global();
+    // For a container, count the subcommand when it exists.
+    let id = match (&table.entry(top_id).spec.kind, words.get(1)) {
+        (Kind::Container(_), Some(_)) => {
+            let mut full = words[0].to_vec();
+            full.push(b'|');
+            full.extend_from_slice(&words[1]);
+            match table.find_full(&full) {
+                Some(id) => id,
+                None => return,
+            }
+        }
+        _ => top_id,
+    };
+    shared.stats.commands[id]
+        .rejected_calls
+        .fetch_add(1, Ordering::Relaxed);
+}
+
+/// A command whose arguments did not parse: it counts as a failed call.
+fn failed(shared: &Shared, id: usize, e: CommandError) -> Reply {
+    let stat = &shared.stats.commands[id];
+    stat.calls.fetch_add(1, Ordering::Relaxed);
+    stat.failed_calls.fetch_add(1, Ordering::Relaxed);
+    shared
+        .stats
+        .total_commands_processed
+        .fetch_add(1, Ordering::Relaxed);
+    shared.stats.count_error(e.code());
+    Reply::Error(e)
+}
+
+/// Parses and runs a queued command inside EXEC (the lock is already held).
+pub fn run_queued(ctx: &mut Ctx<'_>, queued: Queued) -> Reply {
+    let id = queued.lookup.id;
+    match parse(queued.lookup, queued.words) {
+        Ok(command) => execute(ctx, id, command),
+        Err(e) => failed(ctx.shared, id, e),
+    }
+}

@@ -1,0 +1,226 @@
+//! The network server: listener, connections, shared state.
+
+mod clients;
+mod connection;
+pub mod dispatch;
+mod session;
+mod stats;
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tracing::{info, warn};
+
+pub use clients::{ClientHandle, ClientNames, ClientRegistry};
+pub use session::{Multi, Queued, Session};
+pub use stats::{CommandStat, Stats};
+
+use crate::clock::Clock;
+use crate::commands::CommandTable;
+use crate::config::Config;
+use crate::keyspace::Keyspace;
+
+/// The version Sluice reports as `redis_version`: the Redis release whose
+/// behaviour it follows.
+pub const REDIS_VERSION: &str = "7.4.0";
+/// Sluice's own version.
+pub const SLUICE_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// How often the active expiry sweep runs.
+const EXPIRE_TICK: Duration = Duration::from_millis(100);
+/// Most keys the sweep deletes while holding the lock once.
+const EXPIRE_BATCH: usize = 500;
+
+/// State shared by every connection.
+#[derive(Debug)]
+pub struct Shared {
+    /// All data, behind the one lock a command holds while it runs.
+    pub keyspace: Mutex<Keyspace>,
+    /// Configuration (CONFIG SET changes the mutable part).
+    pub config: RwLock<Config>,
+    /// The server's clock.
+    pub clock: Clock,
+    /// Connected clients.
+    pub clients: ClientRegistry,
+    /// Counters.
+    pub stats: Stats,
+    /// Whether the active expiry sweep runs (DEBUG SET-ACTIVE-EXPIRE).
+    pub active_expire: AtomicBool,
+    /// Start time, Unix ms.
+    pub started_ms: i64,
+    /// Start time, monotonic (uptime).
+    pub started: Instant,
+    /// A random 40-hex-digit id of this run (INFO run_id).
+    pub run_id: String,
+    /// Addresses actually bound.
+    pub listening: Vec<SocketAddr>,
+    next_client_id: AtomicU64,
+    shutdown: watch::Sender<bool>,
+}
+
+impl Shared {
+    /// Asks the server to stop (SHUTDOWN, signals).
+    pub fn request_shutdown(&self) {
+        self.shutdown.send_replace(true);
+    }
+
+    /// The port bound on the first address.
+    pub fn port(&self) -> u16 {
+        self.listening.first().map_or(0, |a| a.port())
+    }
+}
+
+/// A running server.
+pub struct Server {
+    shared: Arc<Shared>,
+    listeners: Vec<TcpListener>,
+    shutdown_rx: watch::Receiver<bool>,
+}
+
+impl Server {
+    /// Binds the configured addresses. With port 0 the OS picks a free port;
+    /// [`Server::local_addr`] tells which.
+    pub async fn bind(config: Config, clock: Clock) -> std::io::Result<Server> {
+        let mut listeners = Vec::new();
+        for addr in &config.bind {
+            let listener = TcpListener::bind((addr.as_str(), config.port)).await?;
+            listeners.push(listener);
+        }
+        let listening = listeners
+            .iter()
+            .map(|l| l.local_addr())
+            .collect::<std::io::Result<Vec<_>>>()?;
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let now = clock.now_ms();
+        let shared = Arc::new(Shared {
+            keyspace: Mutex::new(Keyspace::new(config.databases)),
+            config: RwLock::new(config),
+            clock,
+            clients: ClientRegistry::default(),
+            stats: Stats::new(CommandTable::global().len()),
+            active_expire: AtomicBool::new(true),
+            started_ms: now,
+            started: Instant::now(),
+            run_id: random_run_id(),
+            listening,
+            next_client_id: AtomicU64::new(1),
+            shutdown,
+        });
+        Ok(Server {
+            shared,
+            listeners,
+            shutdown_rx,
+        })
+    }
+
+    /// The first bound address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.shared.listening[0]
+    }
+
+    /// The shared state (tests use it to reach the clock or stop the server).
+    pub fn shared(&self) -> Arc<Shared> {
+        self.shared.clone()
+    }
+
+    /// Serves clients until SHUTDOWN or [`Shared::request_shutdown`].
+    pub async fn run(self) {
+        let Server {
+            shared,
+            listeners,
+            mut shutdown_rx,
+        } = self;
+        for addr in &shared.listening {
+            info!("Ready to accept connections tcp on {addr}");
+        }
+        let sweeper = tokio::spawn(expire_sweep(shared.clone(), shutdown_rx.clone()));
+        let mut acceptors = Vec::new();
+        for listener in listeners {
+            acceptors.push(tokio::spawn(accept_loop(
+                shared.clone(),
+                listener,
+                shutdown_rx.clone(),
+            )));
+        }
+        while !*shutdown_rx.borrow_and_update() {
+            if shutdown_rx.changed().await.is_err() {
+                break;
+            }
+        }
+        info!("shutting down");
+        for task in acceptors {
+            task.abort();
+        }
+        sweeper.abort();
+        for client in shared.clients.snapshot() {
+            client.kill();
+        }
+    }
+}
+
+async fn accept_loop(shared: Arc<Shared>, listener: TcpListener, shutdown: watch::Receiver<bool>) {
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(pair) => pair,
+            Err(e) => {
+                // Out of file descriptors and the like: wait, don't spin.
+                warn!("accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        shared
+            .stats
+            .total_connections_received
+            .fetch_add(1, Ordering::Relaxed);
+        let id = shared.next_client_id.fetch_add(1, Ordering::Relaxed);
+        tokio::spawn(connection::serve(
+            shared.clone(),
+            stream,
+            peer,
+            id,
+            shutdown.clone(),
+        ));
+    }
+}
+
+/// Deletes keys whose TTL passed, a bounded batch at a time so the lock is
+/// never held for long.
+async fn expire_sweep(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(EXPIRE_TICK);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = shutdown.changed() => return,
+        }
+        if !shared.active_expire.load(Ordering::Relaxed) {
+            continue;
+        }
+        loop {
+            let removed = {
+                let mut keyspace = shared.keyspace.lock().expect("keyspace lock");
+                keyspace.expire_due(shared.clock.now_ms(), EXPIRE_BATCH)
+            };
+            if removed < EXPIRE_BATCH {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+    }
+}
+
+fn random_run_id() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut out = String::with_capacity(40);
+    while out.len() < 40 {
+        let mut h = ahash::RandomState::new().build_hasher();
+        h.write_u128(Instant::now().elapsed().as_nanos());
+        out.push_str(&format!("{:016x}", h.finish()));
+    }
+    out.truncate(40);
+    out
+}

@@ -1,0 +1,119 @@
+//! Per-connection state: selected database, protocol, authentication,
+//! transaction and WATCH state, reply mode.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use super::clients::ClientHandle;
+use crate::commands::Lookup;
+use crate::keyspace::{Keyspace, WatchFlag};
+
+/// A command queued between MULTI and EXEC: its table entry and words.
+#[derive(Debug)]
+pub struct Queued {
+    /// The command found for the words.
+    pub lookup: Lookup,
+    /// The whole request, name included.
+    pub words: Vec<Bytes>,
+}
+
+/// An open MULTI block.
+#[derive(Debug, Default)]
+pub struct Multi {
+    /// Commands to run at EXEC.
+    pub queued: Vec<Queued>,
+    /// A command failed to queue: EXEC must answer EXECABORT.
+    pub aborted: bool,
+}
+
+/// One connection's state.
+#[derive(Debug)]
+pub struct Session {
+    /// Client id (CLIENT ID).
+    pub id: u64,
+    /// Selected database.
+    pub db: usize,
+    /// Whether the client chose RESP3 with HELLO 3.
+    pub resp3: bool,
+    /// Whether the client may run commands (true when no password is set).
+    pub authenticated: bool,
+    /// The open MULTI block, if any.
+    pub multi: Option<Multi>,
+    /// Flag raised when a WATCHed key changes.
+    pub watch_flag: WatchFlag,
+    /// WATCHed keys: (database, key).
+    pub watched: Vec<(usize, Bytes)>,
+    /// CLIENT REPLY OFF in force.
+    pub reply_off: bool,
+    /// CLIENT REPLY SKIP: drop the next command's reply.
+    pub skip_next: bool,
+    /// Drop the reply of the command now running (CLIENT REPLY OFF/SKIP).
+    pub suppress_current: bool,
+    /// Close the connection once the pending replies are written (QUIT,
+    /// CLIENT KILL of itself).
+    pub close_after_reply: bool,
+    /// SHUTDOWN was called and accepted.
+    pub shutdown_requested: bool,
+    /// Whether the peer is on a loopback address (enable-debug-command local).
+    pub is_local: bool,
+    /// The entry in the client registry, shared with CLIENT LIST/KILL.
+    pub handle: Arc<ClientHandle>,
+}
+
+impl Session {
+    /// A fresh session for a registered client.
+    pub fn new(handle: Arc<ClientHandle>, needs_auth: bool, is_local: bool) -> Self {
+        Session {
+            id: handle.id,
+            db: 0,
+            resp3: false,
+            authenticated: !needs_auth,
+            multi: None,
+            watch_flag: Arc::new(AtomicBool::new(false)),
+            watched: Vec::new(),
+            reply_off: false,
+            skip_next: false,
+            suppress_current: false,
+            close_after_reply: false,
+            shutdown_requested: false,
+            is_local,
+            handle,
+        }
+    }
+
+    /// Selects a database (bounds already checked).
+    pub fn select(&mut self, db: usize) {
+        self.db = db;
+        self.handle.set_db(db);
+    }
+
+    /// Switches protocol version.
+    pub fn set_resp3(&mut self, resp3: bool) {
+        self.resp3 = resp3;
+        self.handle.set_resp(if resp3 { 3 } else { 2 });
+    }
+
+    /// Starts a MULTI block.
+    pub fn begin_multi(&mut self) {
+        self.multi = Some(Multi::default());
+        self.handle.set_multi(Some(0));
+    }
+
+    /// Ends the MULTI block, returning it.
+    pub fn end_multi(&mut self) -> Option<Multi> {
+        self.handle.set_multi(None);
+        self.multi.take()
+    }
+
+    /// Drops every WATCH (EXEC, DISCARD, UNWATCH, RESET, disconnect).
+    pub fn unwatch_all(&mut self, keyspace: &mut Keyspace) {
+        for (db, key) in self.watched.drain(..) {
+            if db < keyspace.db_count() {
+                keyspace.db(db).0.unwatch(&key, &self.watch_flag);
+            }
+        }
+        self.watch_flag.store(false, Ordering::SeqCst);
+    }
+}
