@@ -1,0 +1,190 @@
+//! The one helper every integration test starts a server through: a real
+//! Sluice server on 127.0.0.1, port 0, driven by the stock `redis` crate
+//! (RESP2 or RESP3) or by raw bytes for protocol-level tests.
+
+#![allow(dead_code)] // each test binary uses a different part of it
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use sluice::clock::Clock;
+use sluice::config::{Config, DebugCommand};
+use sluice::server::{Server, Shared};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// A running server for one test; stopped when dropped.
+pub struct TestServer {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Its shared state (statistics, configuration).
+    pub shared: Arc<Shared>,
+    /// Its clock: manual for [`TestServer::with_manual_clock`].
+    pub clock: Clock,
+}
+
+impl TestServer {
+    /// A server with the default configuration (DEBUG enabled) and the
+    /// system clock.
+    pub async fn start() -> TestServer {
+        Self::start_with(test_config(), Clock::system()).await
+    }
+
+    /// A server whose clock only moves when the test moves it.
+    pub async fn with_manual_clock() -> TestServer {
+        let now = Clock::system().now_ms();
+        Self::start_with(test_config(), Clock::manual(now)).await
+    }
+
+    /// A server with a given configuration (port and bind are forced to
+    /// 127.0.0.1:0) and clock.
+    pub async fn start_with(mut config: Config, clock: Clock) -> TestServer {
+        config.port = 0;
+        config.bind = vec!["127.0.0.1".into()];
+        let server = Server::bind(config, clock.clone())
+            .await
+            .expect("bind 127.0.0.1:0");
+        let addr = server.local_addr();
+        let shared = server.shared();
+        tokio::spawn(server.run());
+        TestServer {
+            addr,
+            shared,
+            clock,
+        }
+    }
+
+    /// The redis crate URL for this server.
+    pub fn url(&self, resp3: bool) -> String {
+        let proto = if resp3 { "?protocol=resp3" } else { "" };
+        format!("redis://{}/{proto}", self.addr)
+    }
+
+    /// A stock `redis` crate connection, RESP2 or RESP3.
+    pub async fn connect(&self, resp3: bool) -> redis::aio::MultiplexedConnection {
+        redis::Client::open(self.url(resp3))
+            .expect("valid url")
+            .get_multiplexed_async_connection()
+            .await
+            .expect("connect")
+    }
+
+    /// A RESP2 connection.
+    pub async fn client(&self) -> redis::aio::MultiplexedConnection {
+        self.connect(false).await
+    }
+
+    /// A raw TCP connection for byte-level tests.
+    pub async fn raw(&self) -> RawClient {
+        RawClient {
+            stream: TcpStream::connect(self.addr).await.expect("connect"),
+            buf: BytesMut::new(),
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.shared.request_shutdown();
+    }
+}
+
+/// The configuration tests start from.
+pub fn test_config() -> Config {
+    Config {
+        enable_debug_command: DebugCommand::Yes,
+        dir: std::env::temp_dir().join("sluice-tests"),
+        ..Config::default()
+    }
+}
+
+/// Runs a command through a stock client and returns the value.
+pub async fn cmd<T: redis::FromRedisValue>(
+    con: &mut redis::aio::MultiplexedConnection,
+    args: &[&str],
+) -> redis::RedisResult<T> {
+    let mut c = redis::cmd(args[0]);
+    for a in &args[1..] {
+        c.arg(*a);
+    }
+    c.query_async(con).await
+}
+
+/// The text of a server error, from a failed query.
+pub fn err_text(e: &redis::RedisError) -> String {
+    // The redis crate splits the code from the detail; join them back into
+    // what the server sent.
+    match (e.code(), e.detail()) {
+        (Some(code), Some(detail)) => format!("{code} {detail}"),
+        (Some(code), None) => code.to_string(),
+        _ => e.to_string(),
+    }
+}
+
+/// A raw connection: send bytes, read whole RESP replies back as text.
+pub struct RawClient {
+    stream: TcpStream,
+    buf: BytesMut,
+}
+
+impl RawClient {
+    /// Sends bytes as they are.
+    pub async fn send(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).await.expect("write");
+    }
+
+    /// Reads one complete RESP2/RESP3 reply and returns its bytes as text
+    /// (lossy), or `None` if the server closed the connection first.
+    pub async fn read_reply(&mut self) -> Option<String> {
+        loop {
+            if let Some(len) = complete_frame_len(&self.buf) {
+                let frame = self.buf.split_to(len);
+                return Some(String::from_utf8_lossy(&frame).into_owned());
+            }
+            let read =
+                tokio::time::timeout(Duration::from_secs(10), self.stream.read_buf(&mut self.buf))
+                    .await
+                    .expect("reply within 10 s")
+                    .expect("read");
+            if read == 0 {
+                return None;
+            }
+        }
+    }
+
+    /// Sends a request and reads one reply.
+    pub async fn request(&mut self, bytes: &[u8]) -> String {
+        self.send(bytes).await;
+        self.read_reply().await.expect("a reply before close")
+    }
+
+    /// Whether the server closes the connection (reads EOF) within 10 s,
+    /// discarding anything else it sends.
+    pub async fn closed(&mut self) -> bool {
+        let mut scratch = [0u8; 1024];
+        loop {
+            match tokio::time::timeout(Duration::from_secs(10), self.stream.read(&mut scratch))
+                .await
+            {
+                Ok(Ok(0)) | Ok(Err(_)) => return true,
+                Ok(Ok(_)) => continue,
+                Err(_) => return false,
+            }
+        }
+    }
+}
+
+/// The length of the first complete RESP2/RESP3 frame in `buf`, using the
+/// redis-protocol crate as an independent decoder.
+fn complete_frame_len(buf: &[u8]) -> Option<usize> {
+    match redis_protocol::resp3::decode::complete::decode(buf) {
+        Ok(Some((_, len))) => Some(len),
+        Ok(None) => None,
+        Err(e) => panic!(
+            "server sent invalid RESP: {e:?}: {:?}",
+            String::from_utf8_lossy(buf)
+        ),
+    }
+}
