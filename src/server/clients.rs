@@ -30,6 +30,8 @@ pub struct ClientHandle {
     pub addr: SocketAddr,
     /// Local address.
     pub laddr: SocketAddr,
+    /// The socket's file descriptor (CLIENT LIST `fd`).
+    pub fd: i32,
     /// Connection time, Unix ms.
     pub created_ms: i64,
     last_interaction_ms: AtomicI64,
@@ -48,11 +50,12 @@ pub struct ClientHandle {
 
 impl ClientHandle {
     /// A handle for a new connection.
-    pub fn new(id: u64, addr: SocketAddr, laddr: SocketAddr, now: i64) -> Self {
+    pub fn new(id: u64, addr: SocketAddr, laddr: SocketAddr, fd: i32, now: i64) -> Self {
         ClientHandle {
             id,
             addr,
             laddr,
+            fd,
             created_ms: now,
             last_interaction_ms: AtomicI64::new(now),
             db: AtomicUsize::new(0),

@@ -2,6 +2,7 @@
 //! order, write all replies with one write.
 
 use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -28,7 +29,14 @@ pub async fn serve(
 ) {
     let _ = stream.set_nodelay(true);
     let local = stream.local_addr().unwrap_or(peer);
-    let handle = Arc::new(ClientHandle::new(id, peer, local, shared.clock.now_ms()));
+    let fd = stream.as_raw_fd();
+    let handle = Arc::new(ClientHandle::new(
+        id,
+        peer,
+        local,
+        fd,
+        shared.clock.now_ms(),
+    ));
     let (max_clients, needs_auth) = {
         let config = shared.config.read().expect("config lock");
         (config.maxclients, config.requirepass.is_some())
