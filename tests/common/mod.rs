@@ -177,14 +177,20 @@ impl RawClient {
 }
 
 /// The length of the first complete RESP2/RESP3 frame in `buf`, using the
-/// redis-protocol crate as an independent decoder.
+/// redis-protocol crate as an independent decoder. RESP2's null bulk and
+/// null array (`$-1`, `*-1`) are not RESP3, so a frame the RESP3 decoder
+/// refuses is tried as RESP2.
 fn complete_frame_len(buf: &[u8]) -> Option<usize> {
     match redis_protocol::resp3::decode::complete::decode(buf) {
         Ok(Some((_, len))) => Some(len),
         Ok(None) => None,
-        Err(e) => panic!(
-            "server sent invalid RESP: {e:?}: {:?}",
-            String::from_utf8_lossy(buf)
-        ),
+        Err(e3) => match redis_protocol::resp2::decode::decode(buf) {
+            Ok(Some((_, len))) => Some(len),
+            Ok(None) => None,
+            Err(e2) => panic!(
+                "server sent invalid RESP: {e3:?} / {e2:?}: {:?}",
+                String::from_utf8_lossy(buf)
+            ),
+        },
     }
 }
