@@ -203,3 +203,7 @@ pub fn unsupported_option(opt: &[u8]) -> CommandError {
 pub const LFU_NOT_SELECTED: CommandError = CommandError::new_static(
     "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.",
 );
+/// An argument that must fit a C `int` (MOVE/COPY database numbers).
+pub const NOT_INT32: CommandError = CommandError::new_static(
+    "ERR value is out of range, value must between -2147483648 and 2147483647",
+);

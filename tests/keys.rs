@@ -515,7 +515,7 @@ async fn copy_options_and_errors() {
         );
         assert_eq!(
             err(&mut con, &["COPY", "a", "b", "DB", "4294967296"]).await,
-            "ERR value is not an integer or out of range"
+            "ERR value is out of range, value must between -2147483648 and 2147483647"
         );
         let range = "ERR DB index is out of range";
         assert_eq!(err(&mut con, &["COPY", "a", "b", "DB", "16"]).await, range);
@@ -595,7 +595,10 @@ async fn move_between_databases() {
         assert_eq!(err(&mut con, &["MOVE", "a", "-1"]).await, range);
         let not_int = "ERR value is not an integer or out of range";
         assert_eq!(err(&mut con, &["MOVE", "a", "abc"]).await, not_int);
-        assert_eq!(err(&mut con, &["MOVE", "a", "4294967296"]).await, not_int);
+        assert_eq!(
+            err(&mut con, &["MOVE", "a", "4294967296"]).await,
+            "ERR value is out of range, value must between -2147483648 and 2147483647"
+        );
         assert_eq!(int(&mut con, &["MOVE", "nope", "1"]).await, 0);
 
         assert_eq!(int(&mut con, &["MOVE", "a", "1"]).await, 1);

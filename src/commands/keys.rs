@@ -304,12 +304,12 @@ fn exists(db: &mut Db, key: &[u8], now: i64, stats: &mut KeyspaceStats) -> bool 
 }
 
 /// Parses a database number as Redis's `getIntFromObject` does: an i64
-/// that also fits an `int`. The range check against `databases` happens at
-/// execution time.
+/// that must also fit an `int`. The range check against `databases`
+/// happens at execution time.
 fn parse_db_index(raw: &[u8]) -> Result<i64, CommandError> {
     let n = parse_i64(raw)?;
     if i32::try_from(n).is_err() {
-        return Err(error::NOT_INTEGER);
+        return Err(error::NOT_INT32);
     }
     Ok(n)
 }
