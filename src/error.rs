@@ -184,3 +184,26 @@ impl ProtocolError {
         CommandError::new(format!("ERR {self}"))
     }
 }
+
+// --- keys ---
+/// SCAN with a cursor that is not an unsigned integer.
+pub const INVALID_CURSOR: CommandError = CommandError::new_static("ERR invalid cursor");
+/// EXPIRE family: NX together with XX, GT or LT.
+pub const EXPIRE_NX_AND_OTHERS: CommandError =
+    CommandError::new_static("ERR NX and XX, GT or LT options at the same time are not compatible");
+/// EXPIRE family: GT together with LT.
+pub const EXPIRE_GT_AND_LT: CommandError =
+    CommandError::new_static("ERR GT and LT options at the same time are not compatible");
+/// EXPIRE family: an option word it does not know (shown as given).
+pub fn unsupported_option(opt: &[u8]) -> CommandError {
+    let shown = String::from_utf8_lossy(opt).replace(['\r', '\n'], " ");
+    CommandError::new(format!("ERR Unsupported option {shown}"))
+}
+/// OBJECT FREQ without an LFU maxmemory policy.
+pub const LFU_NOT_SELECTED: CommandError = CommandError::new_static(
+    "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.",
+);
+/// An argument that must fit a C `int` (MOVE/COPY database numbers).
+pub const NOT_INT32: CommandError = CommandError::new_static(
+    "ERR value is out of range, value must between -2147483648 and 2147483647",
+);

@@ -1,6 +1,963 @@
-//! Placeholder table; filled in by the keys family work.
+//! Generic key commands: DEL, UNLINK, EXISTS, TYPE, KEYS, SCAN, RENAME,
+//! RENAMENX, COPY, MOVE, the EXPIRE family, TTL and friends, PERSIST, TOUCH,
+//! RANDOMKEY and OBJECT.
+//!
+//! Every lookup goes through [`Db::peek`]/[`Db::get`] (or filters by the
+//! command's time when walking the table), so a key whose TTL has passed is
+//! absent to all of them even before the active sweep deletes it.
 
-use super::CommandSpec;
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
 
-/// The family's table.
-pub static COMMANDS: &[CommandSpec] = &[];
+use bytes::Bytes;
+
+use super::args::{is, parse_i64, parse_i64_opt};
+use super::{boxed, Args, CommandSpec, Ctx, Execute, Kind, Parser};
+use crate::error::{self, CommandError};
+use crate::keyspace::{glob, Db, Entry, KeyspaceStats, Value};
+use crate::protocol::{Reply, OK};
+
+/// A `generic`-group command spec.
+const fn generic(
+    name: &'static str,
+    arity: i32,
+    flags: &'static [&'static str],
+    keys: (i32, i32, i32),
+    since: &'static str,
+    summary: &'static str,
+    parser: Parser,
+) -> CommandSpec {
+    CommandSpec {
+        name,
+        arity,
+        flags,
+        keys,
+        group: "generic",
+        since,
+        summary,
+        kind: Kind::Parse(parser),
+    }
+}
+
+/// The keys family's table.
+pub static COMMANDS: &[CommandSpec] = &[
+    generic(
+        "del",
+        -2,
+        &["write"],
+        (1, -1, 1),
+        "1.0.0",
+        "Deletes keys; replies how many existed.",
+        |a| boxed(Del(a.rest())),
+    ),
+    generic(
+        "unlink",
+        -2,
+        &["write", "fast"],
+        (1, -1, 1),
+        "4.0.0",
+        "Deletes keys like DEL; replies how many existed.",
+        |a| boxed(Del(a.rest())),
+    ),
+    generic(
+        "exists",
+        -2,
+        &["readonly", "fast"],
+        (1, -1, 1),
+        "1.0.0",
+        "Counts how many of the named keys exist, repeats included.",
+        |a| boxed(Exists(a.rest())),
+    ),
+    generic(
+        "type",
+        2,
+        &["readonly", "fast"],
+        (1, 1, 1),
+        "1.0.0",
+        "Names the type of a key's value, or none.",
+        |mut a| boxed(Type(a.next_arg()?)),
+    ),
+    generic(
+        "keys",
+        2,
+        &["readonly"],
+        (0, 0, 0),
+        "1.0.0",
+        "Lists every key matching a glob pattern.",
+        |mut a| boxed(Keys(a.next_arg()?)),
+    ),
+    generic(
+        "scan",
+        -2,
+        &["readonly"],
+        (0, 0, 0),
+        "2.8.0",
+        "Walks the keyspace a few slots at a time with a cursor.",
+        Scan::parse,
+    ),
+    generic(
+        "rename",
+        3,
+        &["write"],
+        (1, 2, 1),
+        "1.0.0",
+        "Gives a key a new name, replacing any key of that name.",
+        |a| Rename::parse(a, false),
+    ),
+    generic(
+        "renamenx",
+        3,
+        &["write", "fast"],
+        (1, 2, 1),
+        "1.0.0",
+        "Gives a key a new name only if that name is free.",
+        |a| Rename::parse(a, true),
+    ),
+    generic(
+        "copy",
+        -3,
+        &["write", "denyoom"],
+        (1, 2, 1),
+        "6.2.0",
+        "Duplicates a key's value and TTL under another name, possibly in another database.",
+        Copy::parse,
+    ),
+    generic(
+        "move",
+        3,
+        &["write", "fast"],
+        (1, 1, 1),
+        "1.0.0",
+        "Moves a key to another database if the name is free there.",
+        Move::parse,
+    ),
+    generic(
+        "expire",
+        -3,
+        &["write", "fast"],
+        (1, 1, 1),
+        "1.0.0",
+        "Sets a key's time to live in seconds.",
+        |a| Expire::parse(a, "expire", true, true),
+    ),
+    generic(
+        "pexpire",
+        -3,
+        &["write", "fast"],
+        (1, 1, 1),
+        "2.6.0",
+        "Sets a key's time to live in milliseconds.",
+        |a| Expire::parse(a, "pexpire", false, true),
+    ),
+    generic(
+        "expireat",
+        -3,
+        &["write", "fast"],
+        (1, 1, 1),
+        "1.2.0",
+        "Sets the Unix time, in seconds, at which a key expires.",
+        |a| Expire::parse(a, "expireat", true, false),
+    ),
+    generic(
+        "pexpireat",
+        -3,
+        &["write", "fast"],
+        (1, 1, 1),
+        "2.6.0",
+        "Sets the Unix time, in milliseconds, at which a key expires.",
+        |a| Expire::parse(a, "pexpireat", false, false),
+    ),
+    generic(
+        "ttl",
+        2,
+        &["readonly", "fast"],
+        (1, 1, 1),
+        "1.0.0",
+        "Seconds left before a key expires (-1 without TTL, -2 if missing).",
+        |a| TimeQuery::parse(a, TimeQuery::TTL),
+    ),
+    generic(
+        "pttl",
+        2,
+        &["readonly", "fast"],
+        (1, 1, 1),
+        "2.6.0",
+        "Milliseconds left before a key expires (-1 without TTL, -2 if missing).",
+        |a| TimeQuery::parse(a, TimeQuery::PTTL),
+    ),
+    generic(
+        "expiretime",
+        2,
+        &["readonly", "fast"],
+        (1, 1, 1),
+        "7.0.0",
+        "The Unix time in seconds at which a key expires (-1/-2 as TTL).",
+        |a| TimeQuery::parse(a, TimeQuery::EXPIRETIME),
+    ),
+    generic(
+        "pexpiretime",
+        2,
+        &["readonly", "fast"],
+        (1, 1, 1),
+        "7.0.0",
+        "The Unix time in milliseconds at which a key expires (-1/-2 as TTL).",
+        |a| TimeQuery::parse(a, TimeQuery::PEXPIRETIME),
+    ),
+    generic(
+        "persist",
+        2,
+        &["write", "fast"],
+        (1, 1, 1),
+        "2.2.0",
+        "Removes a key's TTL.",
+        |mut a| boxed(Persist(a.next_arg()?)),
+    ),
+    generic(
+        "touch",
+        -2,
+        &["readonly", "fast"],
+        (1, -1, 1),
+        "3.2.1",
+        "Marks keys as just used; replies how many exist, repeats included.",
+        |a| boxed(Touch(a.rest())),
+    ),
+    generic(
+        "randomkey",
+        1,
+        &["readonly"],
+        (0, 0, 0),
+        "1.0.0",
+        "Names a key picked at random, or nil in an empty database.",
+        |_| boxed(RandomKey),
+    ),
+    CommandSpec {
+        name: "object",
+        arity: -2,
+        flags: &[],
+        keys: (0, 0, 0),
+        group: "generic",
+        since: "2.2.3",
+        summary: "Inspects how a key's value is stored.",
+        kind: Kind::Container(OBJECT_SUBCOMMANDS),
+    },
+];
+
+/// OBJECT's subcommands.
+static OBJECT_SUBCOMMANDS: &[CommandSpec] = &[
+    generic(
+        "encoding",
+        3,
+        &["readonly"],
+        (2, 2, 1),
+        "2.2.3",
+        "Names the internal representation of a key's value.",
+        |a| ObjectQuery::parse(a, ObjectQuery::ENCODING),
+    ),
+    generic(
+        "freq",
+        3,
+        &["readonly"],
+        (2, 2, 1),
+        "4.0.0",
+        "The access-frequency counter of a key (LFU policies only).",
+        |a| ObjectQuery::parse(a, ObjectQuery::FREQ),
+    ),
+    generic(
+        "help",
+        2,
+        &["loading", "stale"],
+        (0, 0, 0),
+        "6.2.0",
+        "Lists the OBJECT subcommands.",
+        |_| boxed(ObjectHelp),
+    ),
+    generic(
+        "idletime",
+        3,
+        &["readonly"],
+        (2, 2, 1),
+        "2.2.3",
+        "Seconds since a key was last read or written.",
+        |a| ObjectQuery::parse(a, ObjectQuery::IDLETIME),
+    ),
+    generic(
+        "refcount",
+        3,
+        &["readonly"],
+        (2, 2, 1),
+        "2.2.3",
+        "How many references the key's value has.",
+        |a| ObjectQuery::parse(a, ObjectQuery::REFCOUNT),
+    ),
+];
+
+/// Whether an entry is still alive at `now` (its TTL, if any, not passed).
+fn alive(entry: &Entry, now: i64) -> bool {
+    entry.expire_at().is_none_or(|at| now <= at)
+}
+
+/// Whether `key` exists at `now`, deleting it first if its TTL passed.
+fn exists(db: &mut Db, key: &[u8], now: i64, stats: &mut KeyspaceStats) -> bool {
+    db.peek(key, now, stats).is_some()
+}
+
+/// Parses a database number as Redis's `getIntFromObject` does: an i64
+/// that must also fit an `int`. The range check against `databases`
+/// happens at execution time.
+fn parse_db_index(raw: &[u8]) -> Result<i64, CommandError> {
+    let n = parse_i64(raw)?;
+    if i32::try_from(n).is_err() {
+        return Err(error::NOT_INT32);
+    }
+    Ok(n)
+}
+
+/// A database number checked against the configured count.
+fn db_in_range(n: i64, count: usize) -> Result<usize, CommandError> {
+    usize::try_from(n)
+        .ok()
+        .filter(|&i| i < count)
+        .ok_or(error::DB_OUT_OF_RANGE)
+}
+
+/// A pseudo-random number for RANDOMKEY (std's per-process random hasher
+/// keys over a counter: unpredictable enough, no extra dependency).
+fn random_u64() -> u64 {
+    static STATE: OnceLock<RandomState> = OnceLock::new();
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut hasher = STATE.get_or_init(RandomState::new).build_hasher();
+    hasher.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    hasher.finish()
+}
+
+/// DEL / UNLINK key [key ...]
+struct Del(Vec<Bytes>);
+
+impl Execute for Del {
+    fn execute(self: Box<Self>, ctx: &mut Ctx<'_>) -> Reply {
+        let now = ctx.now;
+        let (db, stats) = ctx.db();
+        let mut removed = 0;
+        for key in &self.0 {
+            if exists(db, key, now, stats) && db.remove(key).is_some() {
+                removed += 1;
+            }
+        }
+        Reply::Int(removed)
+    }
+}
+
+/// EXISTS key [key ...]
+struct Exists(Vec<Bytes>);
+
+impl Execute for Exists {
+    fn execute(self: Box<Self>, ctx: &mut Ctx<'_>) -> Reply {
+        let now = ctx.now;
+        let (db, stats) = ctx.db();
+        let found = self
+            .0
+            .iter()
+            .filter(|key| exists(db, key, now, stats))
+            .count();
+        Reply::Int(found as i64)
+    }
+}
+
+/// TOUCH key [key ...]
+struct Touch(Vec<Bytes>);
+
+impl Execute for Touch {
+    fn execute(self: Box<Self>, ctx: &mut Ctx<'_>) -> Reply {
+        let now = ctx.now;
+        let (db, stats) = ctx.db();
+        let found = self
+            .0
+            .iter()
+            .filter(|key| db.get(key, now, stats).is_some())
+            .count();
+        Reply::Int(found as i64)
+    }
+}
+
+/// TYPE key
+struct Type(Bytes);
+
+impl Execute for Type {
+    fn execute(self: Box<Self>, ctx: &mut Ctx<'_>) -> Reply {
+        let now = ctx.now;
+        let (db, stats) = ctx.db();
+        Reply::Simple(
+            db.peek(&self.0, now, stats)
+                .map_or("none", |e| e.value.type_name()),
+        )
+    }
+}
+
+/// KEYS pattern
+struct Keys(Bytes);
+
+impl Execute for Keys {
+    fn execute(self: Box<Self>, ctx: &mut Ctx<'_>) -> Reply {
+        let now = ctx.now;
+        let (db, _) = ctx.db();
+        let all = self.0.as_ref() == b"*";
+        let keys = db
+            .iter()
+            .filter(|(key, entry)| alive(entry, now) && (all || glob::matches(&self.0, key)))
+            .map(|(key, _)| Reply::Bulk(key.clone()))
+            .collect();
+        Reply::Array(keys)
+    }
+}
+
+/// SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]
+struct Scan {
+    cursor: u64,
+    count: usize,
+    pattern: Option<Bytes>,
+    type_name: Option<Bytes>,
+}
+
+impl Scan {
+    fn parse(mut args: Args) -> Result<Box<dyn Execute>, CommandError> {
+        let cursor = parse_cursor(&args.next_arg()?).ok_or(error::INVALID_CURSOR)?;
+        let mut scan = Scan {
+            cursor,
+            count: 10,
+            pattern: None,
+            type_name: None,
+        };
+        while let Some(opt) = args.try_next() {
+            let has_value = !args.is_empty();
+            if is(&opt, "COUNT") && has_value {
+                let count = args.next_i64()?;
+                if count < 1 {
+                    return Err(error::SYNTAX);
+                }
+                scan.count = usize::try_from(count).unwrap_or(usize::MAX);
+            } else if is(&opt, "MATCH") && has_value {
+                let pattern = args.next_arg()?;
+                // `*` matches everything: no filtering needed.
+                scan.pattern = (pattern.as_ref() != b"*").then_some(pattern);
+            } else if is(&opt, "TYPE") && has_value {
+                scan.type_name = Some(args.next_arg()?);
+            } else {
+                return Err(error::SYNTAX);
+            }
+        }
+        boxed(scan)
+    }
+}
+
+/// Parses a SCAN cursor as Redis 7.4 does (`string2ull`): a canonical
+/// integer must not be negative; anything else must be accepted whole by
+/// C's `strtoull` (leading spaces, a sign, leading zeros, up to `u64::MAX`;
+/// a `-` there negates modulo 2^64).
+fn parse_cursor(raw: &[u8]) -> Option<u64> {
+    if let Some(n) = parse_i64_opt(raw) {
+        return u64::try_from(n).ok();
+    }
+    let start = raw
+        .iter()
+        .position(|c| !matches!(c, b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r'))?;
+    let mut rest = &raw[start..];
+    let negative = match rest.first() {
+        Some(b'-') => true,
+        Some(b'+') => false,
+        _ => {
+            return digits_u64(rest);
+        }
+    };
+    rest = &rest[1..];
+    let value = digits_u64(rest)?;
+    Some(if negative {
+        value.wrapping_neg()
+    } else {
+        value
+    })
+}
+
+/// A non-empty run of decimal digits that fits a u64, and nothing else.
+fn digits_u64(raw: &[u8]) -> Option<u64> {
+    if raw.is_empty() {
+        return None;
+    }
+    raw.iter().try_fold(0u64, |acc, &c| {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        acc.checked_mul(10)?.checked_add(u64::from(c - b'0'))
+    })
+}
+
+impl Execute for Scan {
+    fn execute(self: Box<Self>, ctx: &mut Ctx<'_>) -> Reply {
+        let now = ctx.now;
+        let (db, stats) = ctx.db();
+        let mut found = Vec::new();
+        let mut expired = Vec::new();
+        let cursor = usize::try_from(self.cursor).unwrap_or(usize::MAX);
+        let next = db.table().scan(cursor, self.count, |key, entry| {
+            if !alive(entry, now) {
+                expired.push(key.clone());
+                return;
+            }
+            if let Some(pattern) = &self.pattern {
+                if !glob::matches(pattern, key) {
+                    return;
+                }
+            }
+            if let Some(wanted) = &self.type_name {
+                if !wanted.eq_ignore_ascii_case(entry.value.type_name().as_bytes()) {
+                    return;
+                }
+            }
+            found.push(Reply::Bulk(key.clone()));
+        });
+        // Expired keys met on the way are deleted, as a lookup would.
+        for key in expired {
+            db.peek(&key, now, stats);
+        }
+        Reply::Array(vec![Reply::bulk(next.to_string()), Reply::Array(found)])
+    }
+}
+
+/// RENAME / RENAMENX key newkey
+struct Rename {
+    from: Bytes,
+    to: Bytes,
+    nx: bool,
+}
+
+impl Rename {
+    fn parse(mut args: Args, nx: bool) -> Result<Box<dyn Execute>, CommandError> {
+        boxed(Rename {
+            from: args.next_arg()?,
+            to: args.next_arg()?,
+            nx,
+        })
+    }
+}
+
+impl Execute for Rename {
+    fn execute(self: Box<Self>, ctx: &mut Ctx<'_>) -> Reply {
+        let now = ctx.now;
+        let (db, stats) = ctx.db();
+        if !exists(db, &self.from, now, stats) {
+            return error::NO_SUCH_KEY.into();
+        }
+        if self.from == self.to {
+            return if self.nx { Reply::Int(0) } else { OK };
+        }
+        if self.nx && exists(db, &self.to, now, stats) {
+            return Reply::Int(0);
+        }
+        let Some(entry) = db.remove(&self.from) else {
+            return error::NO_SUCH_KEY.into();
+        };
+        // The entry keeps its TTL: insert stores it with the value.
+        db.insert(self.to, entry);
+        if self.nx {
+            Reply::Int(1)
+        } else {
+            OK
+        }
+    }
+}
+
+/// COPY source destination [DB destination-db] [REPLACE]
+struct Copy {
+    from: Bytes,
+    to: Bytes,
+    /// Every DB argument, in order: Redis range-checks each as it parses,
+    /// so an out-of-range one wins over a later syntax error.
+    dbs: Vec<i64>,
+    replace: bool,
+    /// An argument error met after a DB argument, reported once those have
+    /// been range-checked (which needs the server's database count).
+    deferred: Option<CommandError>,
+}
+
+impl Copy {
+    fn parse(mut args: Args) -> Result<Box<dyn Execute>, CommandError> {
+        let mut copy = Copy {
+            from: args.next_arg()?,
+            to: args.next_arg()?,
+            dbs: Vec::new(),
+            replace: false,
+            deferred: None,
+        };
+        while let Some(opt) = args.try_next() {
+            let step = if is(&opt, "REPLACE") {
+                copy.replace = true;
+                Ok(())
+            } else if is(&opt, "DB") && !args.is_empty() {
+                parse_db_index(&args.next_arg()?).map(|n| copy.dbs.push(n))
+            } else {
+                Err(error::SYNTAX)
+            };
+            if let Err(e) = step {
+                if copy.dbs.is_empty() {
+                    return Err(e);
+                }
+                copy.deferred = Some(e);
+                break;
+            }
+        }
+        boxed(copy)
+    }
+}
+
+impl Execute for Copy {
+    fn execute(self: Box<Self>, ctx: &mut Ctx<'_>) -> Reply {
+        let count = ctx.keyspace.db_count();
+        let mut target = ctx.session.db;
+        for &n in &self.dbs {
+            match db_in_range(n, count) {
+                Ok(i) => target = i,
+                Err(e) => return e.into(),
+            }
+        }
+        if let Some(e) = self.deferred {
+            return e.into();
+        }
+        let source = ctx.session.db;
+        if source == target && self.from == self.to {
+            return error::SAME_OBJECT.into();
+        }
+        let now = ctx.now;
+        let (src, dst, stats) = if source == target {
+            let (db, stats) = ctx.keyspace.db(source);
+            (db, None, stats)
+        } else {
+            let (a, b, stats) = ctx.keyspace.two_dbs(source, target);
+            (a, Some(b), stats)
+        };
+        let Some(entry) = src.get(&self.from, now, stats) else {
+            return Reply::Int(0);
+        };
+        // A copy is a new object: it keeps the value, its encoding and the
+        // TTL, and starts its own access clock.
+        let mut copy = entry.clone();
+        copy.last_access = now;
+        let dst = dst.unwrap_or(src);
+        if exists(dst, &self.to, now, stats) && !self.replace {
+            return Reply::Int(0);
+        }
+        dst.insert(self.to, copy);
+        Reply::Int(1)
+    }
+}
+
+/// MOVE key db
+struct Move {
+    key: Bytes,
+    db: i64,
+}
+
+impl Move {
+    fn parse(mut args: Args) -> Result<Box<dyn Execute>, CommandError> {
+        let key = args.next_arg()?;
+        let db = parse_db_index(&args.next_arg()?)?;
+        boxed(Move { key, db })
+    }
+}
+
+impl Execute for Move {
+    fn execute(self: Box<Self>, ctx: &mut Ctx<'_>) -> Reply {
+        let target = match db_in_range(self.db, ctx.keyspace.db_count()) {
+            Ok(i) => i,
+            Err(e) => return e.into(),
+        };
+        let source = ctx.session.db;
+        if source == target {
+            return error::SAME_OBJECT.into();
+        }
+        let now = ctx.now;
+        let (src, dst, stats) = ctx.keyspace.two_dbs(source, target);
+        if !exists(src, &self.key, now, stats) || exists(dst, &self.key, now, stats) {
+            return Reply::Int(0);
+        }
+        let Some(entry) = src.remove(&self.key) else {
+            return Reply::Int(0);
+        };
+        dst.insert(self.key, entry);
+        Reply::Int(1)
+    }
+}
+
+/// EXPIRE / PEXPIRE / EXPIREAT / PEXPIREAT key time [NX | XX | GT | LT]
+struct Expire {
+    name: &'static str,
+    key: Bytes,
+    /// Milliseconds: relative to now, or absolute.
+    when: i64,
+    relative: bool,
+    nx: bool,
+    xx: bool,
+    gt: bool,
+    lt: bool,
+}
+
+impl Expire {
+    fn parse(
+        mut args: Args,
+        name: &'static str,
+        seconds: bool,
+        relative: bool,
+    ) -> Result<Box<dyn Execute>, CommandError> {
+        let key = args.next_arg()?;
+        let time = args.next_arg()?;
+        let (mut nx, mut xx, mut gt, mut lt) = (false, false, false, false);
+        // Redis checks the options before the time argument.
+        for opt in args.rest() {
+            if is(&opt, "NX") {
+                nx = true;
+            } else if is(&opt, "XX") {
+                xx = true;
+            } else if is(&opt, "GT") {
+                gt = true;
+            } else if is(&opt, "LT") {
+                lt = true;
+            } else {
+                return Err(error::unsupported_option(&opt));
+            }
+        }
+        if nx && (xx || gt || lt) {
+            return Err(error::EXPIRE_NX_AND_OTHERS);
+        }
+        if gt && lt {
+            return Err(error::EXPIRE_GT_AND_LT);
+        }
+        let mut when = parse_i64(&time)?;
+        if seconds {
+            when = when
+                .checked_mul(1000)
+                .ok_or_else(|| error::invalid_expire(name))?;
+        }
+        boxed(Expire {
+            name,
+            key,
+            when,
+            relative,
+            nx,
+            xx,
+            gt,
+            lt,
+        })
+    }
+}
+
+impl Execute for Expire {
+    fn execute(self: Box<Self>, ctx: &mut Ctx<'_>) -> Reply {
+        let now = ctx.now;
+        let when = if self.relative {
+            // Only overflow past the far future is an error; a very negative
+            // time simply lies in the past.
+            match self.when.checked_add(now) {
+                Some(at) => at,
+                None if self.when > 0 => return error::invalid_expire(self.name).into(),
+                None => i64::MIN,
+            }
+        } else {
+            self.when
+        };
+        let (db, stats) = ctx.db();
+        let Some(entry) = db.peek(&self.key, now, stats) else {
+            return Reply::Int(0);
+        };
+        let current = entry.expire_at();
+        let refused = (self.nx && current.is_some())
+            || (self.xx && current.is_none())
+            // No TTL counts as an infinite one for GT and LT.
+            || (self.gt && current.is_none_or(|at| when <= at))
+            || (self.lt && current.is_some_and(|at| when >= at));
+        if refused {
+            return Reply::Int(0);
+        }
+        if when <= now {
+            // A time already past deletes the key (a deletion, not an
+            // expiry: expired_keys does not count it, as in Redis).
+            db.remove(&self.key);
+        } else {
+            db.set_expire(&self.key, Some(when));
+        }
+        Reply::Int(1)
+    }
+}
+
+/// TTL / PTTL / EXPIRETIME / PEXPIRETIME key
+struct TimeQuery {
+    key: Bytes,
+    what: u8,
+}
+
+impl TimeQuery {
+    const TTL: u8 = 0;
+    const PTTL: u8 = 1;
+    const EXPIRETIME: u8 = 2;
+    const PEXPIRETIME: u8 = 3;
+
+    fn parse(mut args: Args, what: u8) -> Result<Box<dyn Execute>, CommandError> {
+        boxed(TimeQuery {
+            key: args.next_arg()?,
+            what,
+        })
+    }
+}
+
+impl Execute for TimeQuery {
+    fn execute(self: Box<Self>, ctx: &mut Ctx<'_>) -> Reply {
+        let now = ctx.now;
+        let (db, stats) = ctx.db();
+        let Some(entry) = db.peek(&self.key, now, stats) else {
+            return Reply::Int(-2);
+        };
+        let Some(at) = entry.expire_at() else {
+            return Reply::Int(-1);
+        };
+        let left = at.saturating_sub(now).max(0);
+        // Seconds are rounded to the nearest, as Redis does.
+        let to_secs = |ms: i64| ((i128::from(ms) + 500) / 1000) as i64;
+        Reply::Int(match self.what {
+            TimeQuery::TTL => to_secs(left),
+            TimeQuery::PTTL => left,
+            TimeQuery::EXPIRETIME => to_secs(at),
+            _ => at,
+        })
+    }
+}
+
+/// PERSIST key
+struct Persist(Bytes);
+
+impl Execute for Persist {
+    fn execute(self: Box<Self>, ctx: &mut Ctx<'_>) -> Reply {
+        let now = ctx.now;
+        let (db, stats) = ctx.db();
+        match db.peek(&self.0, now, stats) {
+            Some(entry) if entry.expire_at().is_some() => {
+                db.set_expire(&self.0, None);
+                Reply::Int(1)
+            }
+            _ => Reply::Int(0),
+        }
+    }
+}
+
+/// RANDOMKEY
+struct RandomKey;
+
+impl Execute for RandomKey {
+    fn execute(self: Box<Self>, ctx: &mut Ctx<'_>) -> Reply {
+        let now = ctx.now;
+        let (db, stats) = ctx.db();
+        loop {
+            let picked = db
+                .table()
+                .random_key(|slots| (random_u64() % slots as u64) as usize)
+                .cloned();
+            let Some(key) = picked else {
+                return Reply::Null;
+            };
+            // An expired pick is deleted and another one drawn; the table
+            // shrinks each time, so this ends.
+            if db.is_expired(&key, now) {
+                db.peek(&key, now, stats);
+                continue;
+            }
+            return Reply::Bulk(key);
+        }
+    }
+}
+
+/// OBJECT ENCODING / FREQ / IDLETIME / REFCOUNT key
+struct ObjectQuery {
+    key: Bytes,
+    what: u8,
+}
+
+impl ObjectQuery {
+    const ENCODING: u8 = 0;
+    const FREQ: u8 = 1;
+    const IDLETIME: u8 = 2;
+    const REFCOUNT: u8 = 3;
+
+    fn parse(mut args: Args, what: u8) -> Result<Box<dyn Execute>, CommandError> {
+        boxed(ObjectQuery {
+            key: args.next_arg()?,
+            what,
+        })
+    }
+}
+
+/// Redis shares the integers 0..10000 between keys; such values report
+/// this reference count.
+const SHARED_REFCOUNT: i64 = i32::MAX as i64;
+const SHARED_INTEGERS: i64 = 10_000;
+
+/// The integer a string value is stored as, when Redis would store it as
+/// one: a canonical i64 of at most 20 characters, not changed in place.
+fn int_encoded(entry: &Entry) -> Option<i64> {
+    match &entry.value {
+        Value::Str(s) if !entry.raw_encoding => parse_i64_opt(s),
+        Value::Str(_) => None,
+    }
+}
+
+/// What OBJECT ENCODING reports for an entry.
+fn encoding(entry: &Entry) -> &'static str {
+    if int_encoded(entry).is_some() {
+        return "int";
+    }
+    match &entry.value {
+        Value::Str(s) if !entry.raw_encoding && s.len() <= 44 => "embstr",
+        Value::Str(_) => "raw",
+    }
+}
+
+impl Execute for ObjectQuery {
+    fn execute(self: Box<Self>, ctx: &mut Ctx<'_>) -> Reply {
+        let now = ctx.now;
+        let (db, stats) = ctx.db();
+        // peek: inspecting a key must not count as using it.
+        let Some(entry) = db.peek(&self.key, now, stats) else {
+            return Reply::Null;
+        };
+        match self.what {
+            ObjectQuery::ENCODING => Reply::Simple(encoding(entry)),
+            ObjectQuery::FREQ => error::LFU_NOT_SELECTED.into(),
+            ObjectQuery::IDLETIME => {
+                Reply::Int(now.saturating_sub(entry.last_access).max(0) / 1000)
+            }
+            _ => Reply::Int(match int_encoded(entry) {
+                Some(n) if (0..SHARED_INTEGERS).contains(&n) => SHARED_REFCOUNT,
+                _ => 1,
+            }),
+        }
+    }
+}
+
+/// OBJECT HELP
+struct ObjectHelp;
+
+impl Execute for ObjectHelp {
+    fn execute(self: Box<Self>, _ctx: &mut Ctx<'_>) -> Reply {
+        const LINES: &[&str] = &[
+            "OBJECT <subcommand> <key>, where <subcommand> is one of:",
+            "ENCODING <key>",
+            "    Name of the representation the value of <key> is stored in.",
+            "FREQ <key>",
+            "    Logarithmic access-frequency counter of <key> (needs an LFU maxmemory policy).",
+            "IDLETIME <key>",
+            "    Seconds since <key> was last read or written.",
+            "REFCOUNT <key>",
+            "    Number of references held to the value of <key>.",
+            "HELP",
+            "    Shows this text.",
+        ];
+        Reply::Array(LINES.iter().map(|&l| Reply::Simple(l)).collect())
+    }
+}
