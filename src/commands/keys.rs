@@ -16,11 +16,11 @@ use bytes::Bytes;
 use super::args::{is, parse_i64, parse_i64_opt};
 use super::{boxed, Args, CommandSpec, Ctx, Execute, Kind, Parser};
 use crate::error::{self, CommandError};
-use crate::keyspace::{glob, Db, Entry, KeyspaceStats, Value};
+use crate::keyspace::{glob, Db, Entry, KeyspaceStats};
 use crate::protocol::{Reply, OK};
 
 /// A `generic`-group command spec.
-const fn generic(
+pub(super) const fn generic(
     name: &'static str,
     arity: i32,
     flags: &'static [&'static str],
@@ -134,87 +134,6 @@ pub static COMMANDS: &[CommandSpec] = &[
         Move::parse,
     ),
     generic(
-        "expire",
-        -3,
-        &["write", "fast"],
-        (1, 1, 1),
-        "1.0.0",
-        "Sets a key's time to live in seconds.",
-        |a| Expire::parse(a, "expire", true, true),
-    ),
-    generic(
-        "pexpire",
-        -3,
-        &["write", "fast"],
-        (1, 1, 1),
-        "2.6.0",
-        "Sets a key's time to live in milliseconds.",
-        |a| Expire::parse(a, "pexpire", false, true),
-    ),
-    generic(
-        "expireat",
-        -3,
-        &["write", "fast"],
-        (1, 1, 1),
-        "1.2.0",
-        "Sets the Unix time, in seconds, at which a key expires.",
-        |a| Expire::parse(a, "expireat", true, false),
-    ),
-    generic(
-        "pexpireat",
-        -3,
-        &["write", "fast"],
-        (1, 1, 1),
-        "2.6.0",
-        "Sets the Unix time, in milliseconds, at which a key expires.",
-        |a| Expire::parse(a, "pexpireat", false, false),
-    ),
-    generic(
-        "ttl",
-        2,
-        &["readonly", "fast"],
-        (1, 1, 1),
-        "1.0.0",
-        "Seconds left before a key expires (-1 without TTL, -2 if missing).",
-        |a| TimeQuery::parse(a, TimeQuery::TTL),
-    ),
-    generic(
-        "pttl",
-        2,
-        &["readonly", "fast"],
-        (1, 1, 1),
-        "2.6.0",
-        "Milliseconds left before a key expires (-1 without TTL, -2 if missing).",
-        |a| TimeQuery::parse(a, TimeQuery::PTTL),
-    ),
-    generic(
-        "expiretime",
-        2,
-        &["readonly", "fast"],
-        (1, 1, 1),
-        "7.0.0",
-        "The Unix time in seconds at which a key expires (-1/-2 as TTL).",
-        |a| TimeQuery::parse(a, TimeQuery::EXPIRETIME),
-    ),
-    generic(
-        "pexpiretime",
-        2,
-        &["readonly", "fast"],
-        (1, 1, 1),
-        "7.0.0",
-        "The Unix time in milliseconds at which a key expires (-1/-2 as TTL).",
-        |a| TimeQuery::parse(a, TimeQuery::PEXPIRETIME),
-    ),
-    generic(
-        "persist",
-        2,
-        &["write", "fast"],
-        (1, 1, 1),
-        "2.2.0",
-        "Removes a key's TTL.",
-        |mut a| boxed(Persist(a.next_arg()?)),
-    ),
-    generic(
         "touch",
         -2,
         &["readonly", "fast"],
@@ -232,74 +151,15 @@ pub static COMMANDS: &[CommandSpec] = &[
         "Names a key picked at random, or nil in an empty database.",
         |_| boxed(RandomKey),
     ),
-    CommandSpec {
-        name: "object",
-        arity: -2,
-        flags: &[],
-        keys: (0, 0, 0),
-        group: "generic",
-        since: "2.2.3",
-        summary: "Inspects how a key's value is stored.",
-        kind: Kind::Container(OBJECT_SUBCOMMANDS),
-    },
-];
-
-/// OBJECT's subcommands.
-static OBJECT_SUBCOMMANDS: &[CommandSpec] = &[
-    generic(
-        "encoding",
-        3,
-        &["readonly"],
-        (2, 2, 1),
-        "2.2.3",
-        "Names the internal representation of a key's value.",
-        |a| ObjectQuery::parse(a, ObjectQuery::ENCODING),
-    ),
-    generic(
-        "freq",
-        3,
-        &["readonly"],
-        (2, 2, 1),
-        "4.0.0",
-        "The access-frequency counter of a key (LFU policies only).",
-        |a| ObjectQuery::parse(a, ObjectQuery::FREQ),
-    ),
-    generic(
-        "help",
-        2,
-        &["loading", "stale"],
-        (0, 0, 0),
-        "6.2.0",
-        "Lists the OBJECT subcommands.",
-        |_| boxed(ObjectHelp),
-    ),
-    generic(
-        "idletime",
-        3,
-        &["readonly"],
-        (2, 2, 1),
-        "2.2.3",
-        "Seconds since a key was last read or written.",
-        |a| ObjectQuery::parse(a, ObjectQuery::IDLETIME),
-    ),
-    generic(
-        "refcount",
-        3,
-        &["readonly"],
-        (2, 2, 1),
-        "2.2.3",
-        "How many references the key's value has.",
-        |a| ObjectQuery::parse(a, ObjectQuery::REFCOUNT),
-    ),
 ];
 
 /// Whether an entry is still alive at `now` (its TTL, if any, not passed).
-fn alive(entry: &Entry, now: i64) -> bool {
+pub(super) fn alive(entry: &Entry, now: i64) -> bool {
     entry.expire_at().is_none_or(|at| now <= at)
 }
 
 /// Whether `key` exists at `now`, deleting it first if its TTL passed.
-fn exists(db: &mut Db, key: &[u8], now: i64, stats: &mut KeyspaceStats) -> bool {
+pub(super) fn exists(db: &mut Db, key: &[u8], now: i64, stats: &mut KeyspaceStats) -> bool {
     db.peek(key, now, stats).is_some()
 }
 
@@ -688,165 +548,6 @@ impl Execute for Move {
     }
 }
 
-/// EXPIRE / PEXPIRE / EXPIREAT / PEXPIREAT key time [NX | XX | GT | LT]
-struct Expire {
-    name: &'static str,
-    key: Bytes,
-    /// Milliseconds: relative to now, or absolute.
-    when: i64,
-    relative: bool,
-    nx: bool,
-    xx: bool,
-    gt: bool,
-    lt: bool,
-}
-
-impl Expire {
-    fn parse(
-        mut args: Args,
-        name: &'static str,
-        seconds: bool,
-        relative: bool,
-    ) -> Result<Box<dyn Execute>, CommandError> {
-        let key = args.next_arg()?;
-        let time = args.next_arg()?;
-        let (mut nx, mut xx, mut gt, mut lt) = (false, false, false, false);
-        // Redis checks the options before the time argument.
-        for opt in args.rest() {
-            if is(&opt, "NX") {
-                nx = true;
-            } else if is(&opt, "XX") {
-                xx = true;
-            } else if is(&opt, "GT") {
-                gt = true;
-            } else if is(&opt, "LT") {
-                lt = true;
-            } else {
-                return Err(error::unsupported_option(&opt));
-            }
-        }
-        if nx && (xx || gt || lt) {
-            return Err(error::EXPIRE_NX_AND_OTHERS);
-        }
-        if gt && lt {
-            return Err(error::EXPIRE_GT_AND_LT);
-        }
-        let mut when = parse_i64(&time)?;
-        if seconds {
-            when = when
-                .checked_mul(1000)
-                .ok_or_else(|| error::invalid_expire(name))?;
-        }
-        boxed(Expire {
-            name,
-            key,
-            when,
-            relative,
-            nx,
-            xx,
-            gt,
-            lt,
-        })
-    }
-}
-
-impl Execute for Expire {
-    fn execute(self: Box<Self>, ctx: &mut Ctx<'_>) -> Reply {
-        let now = ctx.now;
-        let when = if self.relative {
-            // Only overflow past the far future is an error; a very negative
-            // time simply lies in the past.
-            match self.when.checked_add(now) {
-                Some(at) => at,
-                None if self.when > 0 => return error::invalid_expire(self.name).into(),
-                None => i64::MIN,
-            }
-        } else {
-            self.when
-        };
-        let (db, stats) = ctx.db();
-        let Some(entry) = db.peek(&self.key, now, stats) else {
-            return Reply::Int(0);
-        };
-        let current = entry.expire_at();
-        let refused = (self.nx && current.is_some())
-            || (self.xx && current.is_none())
-            // No TTL counts as an infinite one for GT and LT.
-            || (self.gt && current.is_none_or(|at| when <= at))
-            || (self.lt && current.is_some_and(|at| when >= at));
-        if refused {
-            return Reply::Int(0);
-        }
-        if when <= now {
-            // A time already past deletes the key (a deletion, not an
-            // expiry: expired_keys does not count it, as in Redis).
-            db.remove(&self.key);
-        } else {
-            db.set_expire(&self.key, Some(when));
-        }
-        Reply::Int(1)
-    }
-}
-
-/// TTL / PTTL / EXPIRETIME / PEXPIRETIME key
-struct TimeQuery {
-    key: Bytes,
-    what: u8,
-}
-
-impl TimeQuery {
-    const TTL: u8 = 0;
-    const PTTL: u8 = 1;
-    const EXPIRETIME: u8 = 2;
-    const PEXPIRETIME: u8 = 3;
-
-    fn parse(mut args: Args, what: u8) -> Result<Box<dyn Execute>, CommandError> {
-        boxed(TimeQuery {
-            key: args.next_arg()?,
-            what,
-        })
-    }
-}
-
-impl Execute for TimeQuery {
-    fn execute(self: Box<Self>, ctx: &mut Ctx<'_>) -> Reply {
-        let now = ctx.now;
-        let (db, stats) = ctx.db();
-        let Some(entry) = db.peek(&self.key, now, stats) else {
-            return Reply::Int(-2);
-        };
-        let Some(at) = entry.expire_at() else {
-            return Reply::Int(-1);
-        };
-        let left = at.saturating_sub(now).max(0);
-        // Seconds are rounded to the nearest, as Redis does.
-        let to_secs = |ms: i64| ((i128::from(ms) + 500) / 1000) as i64;
-        Reply::Int(match self.what {
-            TimeQuery::TTL => to_secs(left),
-            TimeQuery::PTTL => left,
-            TimeQuery::EXPIRETIME => to_secs(at),
-            _ => at,
-        })
-    }
-}
-
-/// PERSIST key
-struct Persist(Bytes);
-
-impl Execute for Persist {
-    fn execute(self: Box<Self>, ctx: &mut Ctx<'_>) -> Reply {
-        let now = ctx.now;
-        let (db, stats) = ctx.db();
-        match db.peek(&self.0, now, stats) {
-            Some(entry) if entry.expire_at().is_some() => {
-                db.set_expire(&self.0, None);
-                Reply::Int(1)
-            }
-            _ => Reply::Int(0),
-        }
-    }
-}
-
 /// RANDOMKEY
 struct RandomKey;
 
@@ -870,94 +571,5 @@ impl Execute for RandomKey {
             }
             return Reply::Bulk(key);
         }
-    }
-}
-
-/// OBJECT ENCODING / FREQ / IDLETIME / REFCOUNT key
-struct ObjectQuery {
-    key: Bytes,
-    what: u8,
-}
-
-impl ObjectQuery {
-    const ENCODING: u8 = 0;
-    const FREQ: u8 = 1;
-    const IDLETIME: u8 = 2;
-    const REFCOUNT: u8 = 3;
-
-    fn parse(mut args: Args, what: u8) -> Result<Box<dyn Execute>, CommandError> {
-        boxed(ObjectQuery {
-            key: args.next_arg()?,
-            what,
-        })
-    }
-}
-
-/// Redis shares the integers 0..10000 between keys; such values report
-/// this reference count.
-const SHARED_REFCOUNT: i64 = i32::MAX as i64;
-const SHARED_INTEGERS: i64 = 10_000;
-
-/// The integer a string value is stored as, when Redis would store it as
-/// one: a canonical i64 of at most 20 characters, not changed in place.
-fn int_encoded(entry: &Entry) -> Option<i64> {
-    match &entry.value {
-        Value::Str(s) if !entry.raw_encoding => parse_i64_opt(s),
-        Value::Str(_) => None,
-    }
-}
-
-/// What OBJECT ENCODING reports for an entry.
-fn encoding(entry: &Entry) -> &'static str {
-    if int_encoded(entry).is_some() {
-        return "int";
-    }
-    match &entry.value {
-        Value::Str(s) if !entry.raw_encoding && s.len() <= 44 => "embstr",
-        Value::Str(_) => "raw",
-    }
-}
-
-impl Execute for ObjectQuery {
-    fn execute(self: Box<Self>, ctx: &mut Ctx<'_>) -> Reply {
-        let now = ctx.now;
-        let (db, stats) = ctx.db();
-        // peek: inspecting a key must not count as using it.
-        let Some(entry) = db.peek(&self.key, now, stats) else {
-            return Reply::Null;
-        };
-        match self.what {
-            ObjectQuery::ENCODING => Reply::Simple(encoding(entry)),
-            ObjectQuery::FREQ => error::LFU_NOT_SELECTED.into(),
-            ObjectQuery::IDLETIME => {
-                Reply::Int(now.saturating_sub(entry.last_access).max(0) / 1000)
-            }
-            _ => Reply::Int(match int_encoded(entry) {
-                Some(n) if (0..SHARED_INTEGERS).contains(&n) => SHARED_REFCOUNT,
-                _ => 1,
-            }),
-        }
-    }
-}
-
-/// OBJECT HELP
-struct ObjectHelp;
-
-impl Execute for ObjectHelp {
-    fn execute(self: Box<Self>, _ctx: &mut Ctx<'_>) -> Reply {
-        const LINES: &[&str] = &[
-            "OBJECT <subcommand> <key>, where <subcommand> is one of:",
-            "ENCODING <key>",
-            "    Name of the representation the value of <key> is stored in.",
-            "FREQ <key>",
-            "    Logarithmic access-frequency counter of <key> (needs an LFU maxmemory policy).",
-            "IDLETIME <key>",
-            "    Seconds since <key> was last read or written.",
-            "REFCOUNT <key>",
-            "    Number of references held to the value of <key>.",
-            "HELP",
-            "    Shows this text.",
-        ];
-        Reply::Array(LINES.iter().map(|&l| Reply::Simple(l)).collect())
     }
 }

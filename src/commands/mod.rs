@@ -11,8 +11,10 @@
 pub mod args;
 pub mod client;
 pub mod connection;
+pub mod expire;
 pub mod introspection;
 pub mod keys;
+pub mod object;
 pub mod server;
 pub mod strings;
 pub mod table;
@@ -88,6 +90,8 @@ pub fn families() -> &'static [&'static [CommandSpec]] {
         transactions::COMMANDS,
         strings::COMMANDS,
         keys::COMMANDS,
+        expire::COMMANDS,
+        object::COMMANDS,
         server::COMMANDS,
         client::COMMANDS,
         introspection::COMMANDS,
