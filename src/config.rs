@@ -108,6 +108,9 @@ pub struct Config {
     pub proto_max_bulk_len: usize,
     /// Whether DEBUG is allowed.
     pub enable_debug_command: DebugCommand,
+    /// The configuration file the server started from, absolute (INFO
+    /// `config_file`); not a parameter.
+    pub config_file: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -123,6 +126,7 @@ impl Default for Config {
             loglevel: LogLevel::Notice,
             proto_max_bulk_len: DEFAULT_MAX_BULK_LEN,
             enable_debug_command: DebugCommand::No,
+            config_file: None,
         }
     }
 }
@@ -144,6 +148,16 @@ pub const PARAMS: &[&str] = &[
 
 /// Parameters fixed once the server runs.
 const IMMUTABLE: &[&str] = &["port", "bind", "dir", "databases", "enable-debug-command"];
+
+/// Whether `name` (lower-case) is a parameter Sluice knows.
+pub fn is_known(name: &str) -> bool {
+    PARAMS.contains(&name)
+}
+
+/// Whether `name` (lower-case) is fixed once the server runs.
+pub fn is_immutable(name: &str) -> bool {
+    IMMUTABLE.contains(&name)
+}
 
 /// Redis directives Sluice accepts and ignores with a warning, so that
 /// scripts and files written for redis-server start Sluice unchanged.
@@ -452,6 +466,7 @@ impl Cli {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| format!("can't read config file {}: {e}", path.display()))?;
             warnings.extend(config.apply_file(&text, &path.display().to_string())?);
+            config.config_file = Some(std::path::absolute(path).unwrap_or_else(|_| path.clone()));
         }
         let flags = [
             ("port", self.port),

@@ -207,3 +207,46 @@ pub const LFU_NOT_SELECTED: CommandError = CommandError::new_static(
 pub const NOT_INT32: CommandError = CommandError::new_static(
     "ERR value is out of range, value must between -2147483648 and 2147483647",
 );
+// --- server ---
+
+/// CONFIG SET with a parameter name the server does not know (shown as given).
+pub fn config_unknown_option(name: &str) -> CommandError {
+    CommandError::new(format!(
+        "ERR Unknown option or number of arguments for CONFIG SET - '{name}'"
+    ))
+}
+/// A subcommand a command parses itself (DEBUG, FUNCTION FLUSH) is unknown or
+/// has the wrong number of arguments.
+pub fn subcommand_syntax(sub: &[u8], container: &str) -> CommandError {
+    CommandError::new(format!(
+        "ERR unknown subcommand or wrong number of arguments for '{}'. Try {} HELP.",
+        truncated(sub),
+        container.to_ascii_uppercase()
+    ))
+}
+/// SHUTDOWN ABORT with no shutdown under way.
+pub const NO_SHUTDOWN_IN_PROGRESS: CommandError =
+    CommandError::new_static("ERR No shutdown in progress.");
+/// SWAPDB's first index is not an integer.
+pub const INVALID_FIRST_DB: CommandError = CommandError::new_static("ERR invalid first DB index");
+/// SWAPDB's second index is not an integer.
+pub const INVALID_SECOND_DB: CommandError = CommandError::new_static("ERR invalid second DB index");
+/// FUNCTION FLUSH with an option other than ASYNC or SYNC.
+pub const FUNCTION_FLUSH_OPTION: CommandError =
+    CommandError::new_static("ERR FUNCTION FLUSH only supports SYNC|ASYNC option");
+/// FUNCTION LIST LIBRARYNAME without its pattern.
+pub const FUNCTION_LIST_NO_LIBRARY: CommandError =
+    CommandError::new_static("ERR library name argument was not given");
+/// An argument FUNCTION LIST does not take (or takes only once).
+pub fn unknown_argument(arg: &[u8]) -> CommandError {
+    CommandError::new(format!("ERR Unknown argument {}", truncated(arg)))
+}
+/// COMMAND GETKEYS for a command that does not exist.
+pub const GETKEYS_INVALID_COMMAND: CommandError =
+    CommandError::new_static("ERR Invalid command specified");
+/// COMMAND GETKEYS with arguments that do not fit the command's arity.
+pub const GETKEYS_INVALID_ARITY: CommandError =
+    CommandError::new_static("ERR Invalid number of arguments specified for command");
+/// COMMAND GETKEYS for a command without keys.
+pub const GETKEYS_NO_KEYS: CommandError =
+    CommandError::new_static("ERR The command has no key arguments");

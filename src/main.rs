@@ -35,7 +35,10 @@ fn main() -> ExitCode {
         warn!("{w}");
     }
     if let Err(e) = std::fs::create_dir_all(&config.dir) {
-        error!("can't create the data directory {}: {e}", config.dir.display());
+        error!(
+            "can't create the data directory {}: {e}",
+            config.dir.display()
+        );
         return ExitCode::FAILURE;
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()

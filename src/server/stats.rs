@@ -2,6 +2,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use ahash::AHashMap;
 
@@ -37,7 +38,13 @@ pub struct Stats {
     pub commands: Vec<CommandStat>,
     /// Error replies by error code (INFO errorstats).
     pub errors: Mutex<AHashMap<String, u64>>,
+    /// Last sample for `instantaneous_ops_per_sec`: when it was taken, the
+    /// command count then, and the rate it gave.
+    ops_sample: Mutex<(Instant, u64, u64)>,
 }
+
+/// Shortest interval over which `instantaneous_ops_per_sec` is measured.
+const OPS_SAMPLE_MIN: Duration = Duration::from_millis(100);
 
 impl Stats {
     /// Zeroed counters for a table of `commands` entries.
@@ -51,6 +58,7 @@ impl Stats {
             total_error_replies: AtomicU64::new(0),
             commands: (0..commands).map(|_| CommandStat::default()).collect(),
             errors: Mutex::new(AHashMap::new()),
+            ops_sample: Mutex::new((Instant::now(), 0, 0)),
         }
     }
 
@@ -64,6 +72,20 @@ impl Stats {
             .expect("errorstats lock")
             .entry(code)
             .or_insert(0) += 1;
+    }
+
+    /// Commands per second since the previous sample (taken by an earlier
+    /// call at least 100 ms ago); repeats the last rate for closer calls.
+    pub fn ops_per_sec(&self) -> u64 {
+        let mut sample = self.ops_sample.lock().expect("ops sample lock");
+        let elapsed = sample.0.elapsed();
+        if elapsed >= OPS_SAMPLE_MIN {
+            let total = self.total_commands_processed.load(Ordering::Relaxed);
+            let delta = total.saturating_sub(sample.1);
+            let rate = (delta as f64 / elapsed.as_secs_f64()).round() as u64;
+            *sample = (Instant::now(), total, rate);
+        }
+        sample.2
     }
 
     /// CONFIG RESETSTAT.
@@ -85,5 +107,6 @@ impl Stats {
             c.failed_calls.store(0, Ordering::Relaxed);
         }
         self.errors.lock().expect("errorstats lock").clear();
+        *self.ops_sample.lock().expect("ops sample lock") = (Instant::now(), 0, 0);
     }
 }
