@@ -184,3 +184,8 @@ impl ProtocolError {
         CommandError::new(format!("ERR {self}"))
     }
 }
+
+// --- strings ---
+/// DECRBY with the smallest i64, whose negation overflows.
+pub const DECREMENT_OVERFLOW: CommandError =
+    CommandError::new_static("ERR decrement would overflow");
