@@ -250,3 +250,7 @@ pub const GETKEYS_INVALID_ARITY: CommandError =
 /// COMMAND GETKEYS for a command without keys.
 pub const GETKEYS_NO_KEYS: CommandError =
     CommandError::new_static("ERR The command has no key arguments");
+// --- strings ---
+/// DECRBY with the smallest i64, whose negation overflows.
+pub const DECREMENT_OVERFLOW: CommandError =
+    CommandError::new_static("ERR decrement would overflow");
