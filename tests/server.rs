@@ -343,9 +343,13 @@ async fn config_set_round_trip_and_errors() {
                 &["CONFIG", "SET", "maxclients", "5", "MAXclients", "6"],
                 "ERR CONFIG SET failed (possibly related to argument 'MAXclients') - duplicate parameter",
             ),
-            // An unknown name anywhere wins over an immutable one before it.
+            // The first bad name is the error, before any value is checked.
             (
                 &["CONFIG", "SET", "databases", "3", "nosuch", "1"],
+                "ERR CONFIG SET failed (possibly related to argument 'databases') - can't set immutable config",
+            ),
+            (
+                &["CONFIG", "SET", "maxclients", "x", "nosuch", "1"],
                 "ERR Unknown option or number of arguments for CONFIG SET - 'nosuch'",
             ),
             (
