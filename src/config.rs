@@ -403,7 +403,9 @@ pub fn parse_memory(value: &str) -> Option<u64> {
 #[command(
     name = "sluice-server",
     about = "Sluice: a durable message broker that speaks the Redis protocol",
-    disable_version_flag = true
+    disable_version_flag = true,
+    // A flag given twice takes its last value, as redis-server does.
+    args_override_self = true
 )]
 pub struct Cli {
     /// A redis.conf-style configuration file; flags override it.

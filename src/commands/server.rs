@@ -612,36 +612,22 @@ impl ConfigSet {
 
 impl Execute for ConfigSet {
     fn execute(self: Box<Self>, ctx: &mut Ctx<'_>) -> Reply {
-        // First pass, as in Redis: an unknown name anywhere wins; otherwise
-        // the first immutable or repeated parameter is the error.
-        let mut unknown: Option<String> = None;
-        let mut refused: Option<CommandError> = None;
+        // First pass, as in Redis: the first unknown, immutable or repeated
+        // name is the error, before any value is looked at.
         let mut seen: Vec<String> = Vec::new();
         for (name, _) in &self.0 {
             let given = String::from_utf8_lossy(name).into_owned();
             let lower = given.to_ascii_lowercase();
             if !config::is_known(&lower) {
-                unknown.get_or_insert(given);
-                continue;
-            }
-            if unknown.is_some() || refused.is_some() {
-                continue;
+                return error::config_unknown_option(&given).into();
             }
             if config::is_immutable(&lower) {
-                refused = Some(error::config_set_failed(
-                    &given,
-                    "can't set immutable config",
-                ));
-            } else if seen.contains(&lower) {
-                refused = Some(error::config_set_failed(&given, "duplicate parameter"));
+                return error::config_set_failed(&given, "can't set immutable config").into();
+            }
+            if seen.contains(&lower) {
+                return error::config_set_failed(&given, "duplicate parameter").into();
             }
             seen.push(lower);
-        }
-        if let Some(name) = unknown {
-            return error::config_unknown_option(&name).into();
-        }
-        if let Some(e) = refused {
-            return e.into();
         }
         // Second pass on a copy: either every value is valid and the copy
         // replaces the configuration, or nothing changes.
