@@ -137,3 +137,14 @@ def test_exec_null_reply_shape(cli, server):
     # The watcher's own write between WATCH and MULTI also counts.
     done = cli(input="WATCH w\nSET w 2\nMULTI\nPING\nEXEC\n")
     assert done.stdout.splitlines() == ["OK", "OK", "OK", "QUEUED", "(nil)"]
+
+
+def test_shutdown_is_refused_inside_multi(cli, server):
+    done = cli(input="MULTI\nSHUTDOWN\nEXEC\nPING\n")
+    assert done.stdout.splitlines() == [
+        "OK",
+        "(error) ERR Command not allowed inside a transaction",
+        "(error) EXECABORT Transaction discarded because of previous errors.",
+        "PONG",
+    ]
+    assert server.alive()

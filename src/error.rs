@@ -80,6 +80,9 @@ pub const DISCARD_WITHOUT_MULTI: CommandError =
 /// WATCH inside MULTI.
 pub const WATCH_IN_MULTI: CommandError =
     CommandError::new_static("ERR WATCH inside MULTI is not allowed");
+/// A command flagged `no_multi` (SHUTDOWN, …) sent inside MULTI.
+pub const NOT_IN_MULTI: CommandError =
+    CommandError::new_static("ERR Command not allowed inside a transaction");
 /// EXEC after a command failed to queue.
 pub const EXECABORT: CommandError =
     CommandError::new_static("EXECABORT Transaction discarded because of previous errors.");

@@ -36,6 +36,12 @@ pub fn run(shared: &Shared, session: &mut Session, words: Vec<Bytes>) -> Reply {
             .fetch_add(1, Ordering::Relaxed);
         return reject(shared, session, error::NOAUTH);
     }
+    if session.multi.is_some() && entry.spec.has_flag("no_multi") {
+        shared.stats.commands[lookup.id]
+            .rejected_calls
+            .fetch_add(1, Ordering::Relaxed);
+        return reject(shared, session, error::NOT_IN_MULTI);
+    }
     if let Some(multi) = session.multi.as_mut() {
         if !NOT_QUEUED.contains(&entry.full_name.as_str()) {
             multi.queued.push(Queued { lookup, words });
