@@ -74,6 +74,24 @@ impl LogLevel {
     }
 }
 
+/// How a running process changes its log filter; set once by `main` (the
+/// library does not own the process's logging, so tests have none).
+static LOGLEVEL_HOOK: std::sync::OnceLock<Box<dyn Fn(LogLevel) + Send + Sync>> =
+    std::sync::OnceLock::new();
+
+/// Installs the function CONFIG SET loglevel calls to change the live log
+/// filter. Only the first call takes effect.
+pub fn on_loglevel_change(hook: Box<dyn Fn(LogLevel) + Send + Sync>) {
+    let _ = LOGLEVEL_HOOK.set(hook);
+}
+
+/// Applies a new log level to the live log filter, if `main` installed one.
+pub fn apply_loglevel(level: LogLevel) {
+    if let Some(hook) = LOGLEVEL_HOOK.get() {
+        hook(level);
+    }
+}
+
 /// Whether DEBUG is allowed (`enable-debug-command`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DebugCommand {

@@ -9,6 +9,8 @@ use sluice::clock::Clock;
 use sluice::config::Cli;
 use sluice::server::{Server, REDIS_VERSION, SLUICE_VERSION};
 use tracing::{error, info, warn};
+use tracing_subscriber::prelude::*;
+use tracing_subscriber::{fmt, reload, EnvFilter};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -27,10 +29,14 @@ fn main() -> ExitCode {
         }
     };
     let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| config.loglevel.filter().to_string());
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::stdout().is_terminal())
+    let (filter, reload) = reload::Layer::new(EnvFilter::new(filter));
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(fmt::layer().with_ansi(std::io::stdout().is_terminal()))
         .init();
+    sluice::config::on_loglevel_change(Box::new(move |level| {
+        let _ = reload.modify(|f| *f = EnvFilter::new(level.filter()));
+    }));
     for w in warnings {
         warn!("{w}");
     }

@@ -4,6 +4,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_sluice-server");
@@ -13,6 +14,8 @@ struct Started {
     child: Child,
     port: u16,
     lines: Vec<String>,
+    /// Log lines printed after start-up, read on a thread.
+    later: mpsc::Receiver<String>,
     _dir: tempfile::TempDir,
 }
 
@@ -29,16 +32,25 @@ fn start(args: &[&str]) -> Started {
         .spawn()
         .unwrap();
     let mut lines = Vec::new();
-    let stdout = BufReader::new(child.stdout.take().unwrap());
-    for line in stdout.lines() {
+    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+    for line in stdout.by_ref() {
         let line = line.unwrap();
         lines.push(line.clone());
         if line.contains("Ready to accept connections") {
             let port = line.rsplit(':').next().unwrap().trim().parse().unwrap();
+            let (tx, later) = mpsc::channel();
+            std::thread::spawn(move || {
+                for line in stdout.map_while(Result::ok) {
+                    if tx.send(line).is_err() {
+                        break;
+                    }
+                }
+            });
             return Started {
                 child,
                 port,
                 lines,
+                later,
                 _dir: dir,
             };
         }
@@ -101,6 +113,7 @@ fn config_file_then_flags_and_sigterm_stops_cleanly() {
         port,
         lines,
         _dir,
+        ..
     } = start(&[conf.to_str().unwrap(), "--databases", "8"]);
     assert!(
         lines
@@ -128,6 +141,7 @@ fn redis_only_flags_are_accepted_with_a_warning() {
         port,
         lines,
         _dir,
+        ..
     } = start(&[
         "--save",
         "",
@@ -155,4 +169,29 @@ fn bad_configuration_is_refused() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("appendfsync"), "{err}");
+}
+
+#[test]
+fn config_set_loglevel_changes_the_live_log() {
+    let started = start(&["--loglevel", "notice"]);
+    let port = started.port;
+    // A protocol error is logged at debug level only.
+    request(port, b"*x\r\n");
+    assert_eq!(request(port, b"CONFIG SET loglevel debug\r\n"), "+OK\r\n");
+    request(port, b"*1\r\n:4\r\n");
+    let mut seen = Vec::new();
+    while let Ok(line) = started.later.recv_timeout(Duration::from_secs(10)) {
+        if line.contains("protocol error") {
+            seen.push(line);
+            break;
+        }
+    }
+    assert_eq!(
+        seen.len(),
+        1,
+        "a debug line after CONFIG SET loglevel debug"
+    );
+    // The first error, sent at notice level, was not logged.
+    assert!(seen[0].contains("expected '$'"), "{seen:?}");
+    assert!(stop(started.child).success());
 }

@@ -108,6 +108,9 @@ impl Execute for ConfigSet {
                 .into();
             }
         }
+        if updated.loglevel != config.loglevel {
+            config::apply_loglevel(updated.loglevel);
+        }
         *config = updated;
         OK
     }
