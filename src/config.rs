@@ -11,6 +11,7 @@ use bytes::Bytes;
 use clap::Parser;
 
 use crate::protocol::decode::{split_args, DEFAULT_MAX_BULK_LEN};
+use crate::storage::RecoveryMode;
 
 /// When the journal is forced to disk, and so what a crash can lose.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,6 +130,15 @@ pub struct Config {
     /// The configuration file the server started from, absolute (INFO
     /// `config_file`); not a parameter.
     pub config_file: Option<PathBuf>,
+    /// What start-up does with corruption (`recovery`).
+    pub recovery: RecoveryMode,
+    /// Size at which the journal starts a new segment.
+    pub journal_segment_size: u64,
+    /// Checkpoint automatically when the log has grown by this percentage
+    /// of the last checkpoint's size (0 turns it off).
+    pub auto_aof_rewrite_percentage: u64,
+    /// … and by at least this many bytes.
+    pub auto_aof_rewrite_min_size: u64,
 }
 
 impl Default for Config {
@@ -145,6 +155,10 @@ impl Default for Config {
             proto_max_bulk_len: DEFAULT_MAX_BULK_LEN,
             enable_debug_command: DebugCommand::No,
             config_file: None,
+            recovery: RecoveryMode::Strict,
+            journal_segment_size: 64 * 1024 * 1024,
+            auto_aof_rewrite_percentage: 100,
+            auto_aof_rewrite_min_size: 64 * 1024 * 1024,
         }
     }
 }
@@ -152,6 +166,10 @@ impl Default for Config {
 /// Parameters CONFIG GET and CONFIG SET know, in the order CONFIG GET *
 /// lists them.
 pub const PARAMS: &[&str] = &[
+    "recovery",
+    "journal-segment-size",
+    "auto-aof-rewrite-percentage",
+    "auto-aof-rewrite-min-size",
     "port",
     "bind",
     "dir",
@@ -165,7 +183,15 @@ pub const PARAMS: &[&str] = &[
 ];
 
 /// Parameters fixed once the server runs.
-const IMMUTABLE: &[&str] = &["port", "bind", "dir", "databases", "enable-debug-command"];
+const IMMUTABLE: &[&str] = &[
+    "port",
+    "bind",
+    "dir",
+    "databases",
+    "enable-debug-command",
+    "recovery",
+    "journal-segment-size",
+];
 
 /// Whether `name` (lower-case) is a parameter Sluice knows.
 pub fn is_known(name: &str) -> bool {
@@ -319,6 +345,33 @@ impl Config {
                     }
                 }
             }
+            "recovery" => {
+                self.recovery =
+                    match value.to_ascii_lowercase().as_str() {
+                        "strict" => RecoveryMode::Strict,
+                        "tolerate-corruption" => RecoveryMode::TolerateCorruption,
+                        _ => return Err(invalid(
+                            "argument(s) must be one of the following: strict, tolerate-corruption",
+                        )),
+                    }
+            }
+            "journal-segment-size" => {
+                let n = parse_memory(value)
+                    .ok_or_else(|| invalid("argument must be a memory value"))?;
+                if n < 4096 {
+                    return Err(invalid("argument must be at least 4096"));
+                }
+                self.journal_segment_size = n;
+            }
+            "auto-aof-rewrite-percentage" => {
+                self.auto_aof_rewrite_percentage = value
+                    .parse()
+                    .map_err(|_| invalid("argument couldn't be parsed into an integer"))?
+            }
+            "auto-aof-rewrite-min-size" => {
+                self.auto_aof_rewrite_min_size =
+                    parse_memory(value).ok_or_else(|| invalid("argument must be a memory value"))?
+            }
             _ => unreachable!("every name in PARAMS is handled"),
         }
         Ok(())
@@ -343,6 +396,14 @@ impl Config {
             "databases" => self.databases.to_string(),
             "loglevel" => self.loglevel.name().into(),
             "proto-max-bulk-len" => self.proto_max_bulk_len.to_string(),
+            "recovery" => match self.recovery {
+                RecoveryMode::Strict => "strict",
+                RecoveryMode::TolerateCorruption => "tolerate-corruption",
+            }
+            .into(),
+            "journal-segment-size" => self.journal_segment_size.to_string(),
+            "auto-aof-rewrite-percentage" => self.auto_aof_rewrite_percentage.to_string(),
+            "auto-aof-rewrite-min-size" => self.auto_aof_rewrite_min_size.to_string(),
             "enable-debug-command" => match self.enable_debug_command {
                 DebugCommand::No => "no",
                 DebugCommand::Yes => "yes",
@@ -461,6 +522,19 @@ pub struct Cli {
     /// Allow DEBUG: no, yes or local [default: no].
     #[arg(long = "enable-debug-command")]
     pub enable_debug_command: Option<String>,
+    /// Corruption at start-up: strict (refuse to start, naming file and
+    /// offset) or tolerate-corruption (skip and count it) [default: strict].
+    #[arg(long)]
+    pub recovery: Option<String>,
+    /// Journal segment size [default: 64mb].
+    #[arg(long = "journal-segment-size")]
+    pub journal_segment_size: Option<String>,
+    /// Checkpoint when the log grew by this % of the last checkpoint [default: 100].
+    #[arg(long = "auto-aof-rewrite-percentage")]
+    pub auto_aof_rewrite_percentage: Option<String>,
+    /// …and by at least this much [default: 64mb].
+    #[arg(long = "auto-aof-rewrite-min-size")]
+    pub auto_aof_rewrite_min_size: Option<String>,
     /// Redis options Sluice does not need, accepted with a warning.
     #[arg(long, hide = true, allow_hyphen_values = true)]
     pub save: Option<String>,
@@ -499,6 +573,13 @@ impl Cli {
             ("loglevel", self.loglevel),
             ("proto-max-bulk-len", self.proto_max_bulk_len),
             ("enable-debug-command", self.enable_debug_command),
+            ("recovery", self.recovery),
+            ("journal-segment-size", self.journal_segment_size),
+            (
+                "auto-aof-rewrite-percentage",
+                self.auto_aof_rewrite_percentage,
+            ),
+            ("auto-aof-rewrite-min-size", self.auto_aof_rewrite_min_size),
             ("save", self.save),
             ("logfile", self.logfile),
             ("daemonize", self.daemonize),

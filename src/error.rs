@@ -80,6 +80,13 @@ pub const DISCARD_WITHOUT_MULTI: CommandError =
 /// WATCH inside MULTI.
 pub const WATCH_IN_MULTI: CommandError =
     CommandError::new_static("ERR WATCH inside MULTI is not allowed");
+/// A write refused because the journal failed (the spirit of Redis's
+/// MISCONF for a failing AOF).
+pub fn misconf(reason: &str) -> CommandError {
+    CommandError::new(format!(
+        "MISCONF Errors writing to the journal: {reason}. Writes are refused until the server is restarted with a working disk."
+    ))
+}
 /// A command flagged `no_multi` (SHUTDOWN, …) sent inside MULTI.
 pub const NOT_IN_MULTI: CommandError =
     CommandError::new_static("ERR Command not allowed inside a transaction");

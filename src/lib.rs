@@ -34,3 +34,4 @@ pub mod error;
 pub mod keyspace;
 pub mod protocol;
 pub mod server;
+pub mod storage;

@@ -35,7 +35,7 @@ impl Value {
 }
 
 /// A key's value and metadata.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
     /// The value.
     pub value: Value,
@@ -59,6 +59,16 @@ impl Entry {
         }
     }
 
+    /// An entry read back from the journal or a checkpoint.
+    pub fn restored(value: Value, expire_at: Option<i64>, raw_encoding: bool, now: i64) -> Self {
+        Entry {
+            value,
+            expire_at,
+            last_access: now,
+            raw_encoding,
+        }
+    }
+
     /// The absolute expiry time, if any.
     pub fn expire_at(&self) -> Option<i64> {
         self.expire_at
@@ -69,10 +79,69 @@ impl Entry {
 /// then aborts.
 pub type WatchFlag = Arc<AtomicBool>;
 
+/// A change to remember until the command ends.
+#[derive(Debug)]
+enum Dirty {
+    /// This key changed.
+    Key(Bytes),
+    /// These bytes were appended to this key's string (APPEND journals the
+    /// tail, not the whole value).
+    Append(Bytes, Bytes),
+    /// The whole database was emptied.
+    Flushed,
+}
+
+/// One change to the keyspace, as the journal records it: a key's final
+/// state after a command, or a database-wide operation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Op {
+    /// `key` in database `db` now holds `entry`.
+    Put {
+        /// Database number.
+        db: u32,
+        /// The key.
+        key: Bytes,
+        /// Its value and metadata.
+        entry: Entry,
+    },
+    /// `key` in database `db` no longer exists.
+    Del {
+        /// Database number.
+        db: u32,
+        /// The key.
+        key: Bytes,
+    },
+    /// Database `db` was emptied.
+    FlushDb {
+        /// Database number.
+        db: u32,
+    },
+    /// `tail` was appended to the string at `key` in database `db`.
+    Append {
+        /// Database number.
+        db: u32,
+        /// The key.
+        key: Bytes,
+        /// The bytes appended.
+        tail: Bytes,
+    },
+    /// Databases `a` and `b` swapped contents.
+    SwapDb {
+        /// One database number.
+        a: u32,
+        /// The other.
+        b: u32,
+    },
+}
+
 /// One numbered database.
 #[derive(Debug, Default)]
 pub struct Db {
+    /// Its number.
+    index: u32,
     data: DbData,
+    /// Keys changed by the running command, for the journal.
+    dirty: Vec<Dirty>,
     /// Watchers stay with the database number: SWAPDB swaps `data` only.
     watchers: AHashMap<Bytes, Vec<WatchFlag>>,
 }
@@ -163,7 +232,27 @@ impl Db {
         stats: &mut KeyspaceStats,
     ) -> Option<&mut Entry> {
         self.expire_if_due(key, now, stats);
-        self.touch(key);
+        let stored = self.data.table.stored_key(key)?;
+        self.changed(stored);
+        let entry = self.data.table.get_mut(key)?;
+        entry.last_access = now;
+        Some(entry)
+    }
+
+    /// Like [`Db::get_mut`] for a caller that will append exactly `tail`
+    /// to the string value: the journal records the tail instead of the
+    /// whole value.
+    pub fn get_mut_for_append(
+        &mut self,
+        key: &[u8],
+        tail: Bytes,
+        now: i64,
+        stats: &mut KeyspaceStats,
+    ) -> Option<&mut Entry> {
+        self.expire_if_due(key, now, stats);
+        let stored = self.data.table.stored_key(key)?;
+        self.touch(&stored);
+        self.dirty.push(Dirty::Append(stored, tail));
         let entry = self.data.table.get_mut(key)?;
         entry.last_access = now;
         Some(entry)
@@ -171,7 +260,7 @@ impl Db {
 
     /// Stores `entry` under `key`, replacing any value and TTL.
     pub fn insert(&mut self, key: Bytes, entry: Entry) -> Option<Entry> {
-        self.touch(&key);
+        self.changed(key.clone());
         if let Some(at) = entry.expire_at {
             self.data.expires.insert((at, key.clone()));
         }
@@ -187,10 +276,10 @@ impl Db {
     /// Removes `key`; returns its entry.
     pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
         let (stored, entry) = self.data.table.remove(key)?;
-        self.touch(key);
         if let Some(at) = entry.expire_at {
-            self.data.expires.remove(&(at, stored));
+            self.data.expires.remove(&(at, stored.clone()));
         }
+        self.changed(stored);
         Some(entry)
     }
 
@@ -200,8 +289,8 @@ impl Db {
             return false;
         };
         let old = std::mem::replace(&mut entry.expire_at, at);
-        self.touch(key);
         let stored = self.stored_key(key);
+        self.changed(stored.clone());
         if let Some(old) = old {
             self.data.expires.remove(&(old, stored.clone()));
         }
@@ -231,6 +320,9 @@ impl Db {
             }
         }
         self.data = DbData::default();
+        // Changes to keys before the flush no longer matter.
+        self.dirty.clear();
+        self.dirty.push(Dirty::Flushed);
         n
     }
 
@@ -277,6 +369,65 @@ impl Db {
         }
     }
 
+    /// Records that `key` changed: its watchers are flagged, and its final
+    /// state goes to the journal when the command ends.
+    fn changed(&mut self, key: Bytes) {
+        self.touch(&key);
+        self.dirty.push(Dirty::Key(key));
+    }
+
+    /// Turns the keys changed since the last call into journal operations:
+    /// each key's final state (a put or a delete), and a flush where the
+    /// database was emptied.
+    fn drain_changes(&mut self, ops: &mut Vec<Op>) {
+        if self.dirty.is_empty() {
+            return;
+        }
+        let mut seen = ahash::AHashSet::new();
+        // A key whose final state is written anyway needs no appends.
+        let put: ahash::AHashSet<Bytes> = self
+            .dirty
+            .iter()
+            .filter_map(|d| match d {
+                Dirty::Key(k) => Some(k.clone()),
+                _ => None,
+            })
+            .collect();
+        for dirty in std::mem::take(&mut self.dirty) {
+            match dirty {
+                Dirty::Append(key, tail) => {
+                    if !put.contains(&key) {
+                        ops.push(Op::Append {
+                            db: self.index,
+                            key,
+                            tail,
+                        });
+                    }
+                }
+                Dirty::Flushed => {
+                    seen.clear();
+                    ops.push(Op::FlushDb { db: self.index });
+                }
+                Dirty::Key(key) => {
+                    if !seen.insert(key.clone()) {
+                        continue;
+                    }
+                    ops.push(match self.data.table.get(&key) {
+                        Some(entry) => Op::Put {
+                            db: self.index,
+                            key,
+                            entry: entry.clone(),
+                        },
+                        None => Op::Del {
+                            db: self.index,
+                            key,
+                        },
+                    });
+                }
+            }
+        }
+    }
+
     /// Flags every watcher of `key`: the key changed.
     pub fn touch(&mut self, key: &[u8]) {
         if self.watchers.is_empty() {
@@ -305,6 +456,11 @@ impl Db {
 #[derive(Debug)]
 pub struct Keyspace {
     dbs: Vec<Db>,
+    /// Operations already put in order (around a SWAPDB), ahead of the
+    /// databases' own changes.
+    pending_ops: Vec<Op>,
+    /// SWAPDBs so far (a checkpoint in progress starts over on one).
+    swaps: u64,
     /// Counters for INFO stats.
     pub stats: KeyspaceStats,
 }
@@ -313,7 +469,14 @@ impl Keyspace {
     /// A keyspace with `databases` empty databases.
     pub fn new(databases: usize) -> Self {
         Keyspace {
-            dbs: (0..databases).map(|_| Db::default()).collect(),
+            dbs: (0..databases)
+                .map(|i| Db {
+                    index: i as u32,
+                    ..Db::default()
+                })
+                .collect(),
+            pending_ops: Vec::new(),
+            swaps: 0,
             stats: KeyspaceStats::default(),
         }
     }
@@ -355,6 +518,15 @@ impl Keyspace {
         }
         self.dbs[a].touch_existing_watched();
         self.dbs[b].touch_existing_watched();
+        // Changes made before the swap are recorded before it.
+        for db in [a, b] {
+            self.dbs[db].drain_changes(&mut self.pending_ops);
+        }
+        self.pending_ops.push(Op::SwapDb {
+            a: a as u32,
+            b: b as u32,
+        });
+        self.swaps += 1;
         let (x, y, _) = self.two_dbs(a, b);
         std::mem::swap(&mut x.data, &mut y.data);
         self.dbs[a].touch_existing_watched();
@@ -364,6 +536,88 @@ impl Keyspace {
     /// Empties every database; returns how many keys were removed.
     pub fn flush_all(&mut self) -> usize {
         self.dbs.iter_mut().map(Db::clear).sum()
+    }
+
+    /// How many SWAPDBs have run.
+    pub fn swaps(&self) -> u64 {
+        self.swaps
+    }
+
+    /// Replaces every database's contents with `other`'s (DEBUG RELOAD):
+    /// watchers stay and are flagged for keys that existed before or after.
+    pub fn replace_contents(&mut self, mut other: Keyspace) {
+        for (mine, theirs) in self.dbs.iter_mut().zip(other.dbs.iter_mut()) {
+            mine.touch_existing_watched();
+            std::mem::swap(&mut mine.data, &mut theirs.data);
+            mine.touch_existing_watched();
+            mine.dirty.clear();
+        }
+        self.pending_ops.clear();
+    }
+
+    /// The changes made since the last call, in an order that replays to
+    /// the same state: what SWAPDB put in order first, then each
+    /// database's flushes and final key states.
+    pub fn take_changes(&mut self) -> Vec<Op> {
+        let mut ops = std::mem::take(&mut self.pending_ops);
+        for db in &mut self.dbs {
+            db.drain_changes(&mut ops);
+        }
+        ops
+    }
+
+    /// Applies one journaled operation (recovery). The changes it makes are
+    /// recorded like any other; recovery discards them.
+    pub fn apply(&mut self, op: Op) -> Result<(), String> {
+        let check = |db: u32, count: usize| {
+            if (db as usize) < count {
+                Ok(db as usize)
+            } else {
+                Err(format!("database {db} out of range (databases is {count})"))
+            }
+        };
+        let count = self.dbs.len();
+        match op {
+            Op::Put { db, key, entry } => {
+                let db = check(db, count)?;
+                self.dbs[db].insert(key, entry);
+            }
+            Op::Del { db, key } => {
+                let db = check(db, count)?;
+                self.dbs[db].remove(&key);
+            }
+            Op::FlushDb { db } => {
+                let db = check(db, count)?;
+                self.dbs[db].clear();
+            }
+            Op::Append { db, key, tail } => {
+                let db = check(db, count)?;
+                let mut stats = KeyspaceStats::default();
+                let d = &mut self.dbs[db];
+                match d.get_mut(&key, i64::MIN, &mut stats) {
+                    Some(entry) => {
+                        let Value::Str(s) = &mut entry.value;
+                        let mut grown = std::mem::take(s)
+                            .try_into_mut()
+                            .unwrap_or_else(|b| b.as_ref().into());
+                        grown.extend_from_slice(&tail);
+                        *s = grown.freeze();
+                        entry.raw_encoding = true;
+                    }
+                    None => {
+                        return Err(format!(
+                            "append to missing key {:?}",
+                            String::from_utf8_lossy(&key)
+                        ))
+                    }
+                }
+            }
+            Op::SwapDb { a, b } => {
+                let (a, b) = (check(a, count)?, check(b, count)?);
+                self.swap(a, b);
+            }
+        }
+        Ok(())
     }
 
     /// The active expiry sweep: deletes up to `limit` due keys in all

@@ -13,6 +13,7 @@ use tokio::sync::watch;
 use tracing::debug;
 
 use super::{dispatch, ClientHandle, Session, Shared};
+use crate::config::FsyncPolicy;
 use crate::error;
 use crate::protocol::{Limits, Reply, RequestDecoder};
 
@@ -95,6 +96,23 @@ pub async fn serve(
                     closing = true;
                     break;
                 }
+            }
+        }
+        // Replies that acknowledge writes wait until the writes are in the
+        // OS (and, under `always`, on disk). If that fails, the client gets
+        // no acknowledgement: the connection closes.
+        if session.unflushed_lsn > 0 {
+            let lsn = std::mem::take(&mut session.unflushed_lsn);
+            let journal = &shared.storage.journal;
+            let durable = match journal.flush(lsn) {
+                Ok(()) if journal.policy() == FsyncPolicy::Always => {
+                    journal.wait_durable(lsn).await
+                }
+                other => other,
+            };
+            if let Err(e) = durable {
+                debug!("client {id}: closing, its writes could not be made durable: {e}");
+                break 'conn;
             }
         }
         if !wbuf.is_empty() {

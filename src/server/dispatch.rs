@@ -36,6 +36,14 @@ pub fn run(shared: &Shared, session: &mut Session, words: Vec<Bytes>) -> Reply {
             .fetch_add(1, Ordering::Relaxed);
         return reject(shared, session, error::NOAUTH);
     }
+    if entry.spec.has_flag("write") {
+        if let Some(why) = shared.storage.journal.failure() {
+            shared.stats.commands[lookup.id]
+                .rejected_calls
+                .fetch_add(1, Ordering::Relaxed);
+            return reject(shared, session, error::misconf(&why));
+        }
+    }
     if session.multi.is_some() && entry.spec.has_flag("no_multi") {
         shared.stats.commands[lookup.id]
             .rejected_calls
@@ -60,7 +68,18 @@ pub fn run(shared: &Shared, session: &mut Session, words: Vec<Bytes>) -> Reply {
         shared,
         session,
     };
-    execute(&mut ctx, lookup.id, command)
+    let reply = execute(&mut ctx, lookup.id, command);
+    // What the command changed goes to the log before the lock is let go,
+    // so the log's order is the execution order.
+    match shared.journal_changes(&mut keyspace) {
+        Ok(0) => reply,
+        Ok(lsn) => {
+            session.unflushed_lsn = lsn;
+            reply
+        }
+        // The journal failed meanwhile: never acknowledge what it lost.
+        Err(e) => Reply::Error(error::misconf(&e.to_string())),
+    }
 }
 
 /// Parses the words of a command found by `lookup`.

@@ -23,6 +23,10 @@ use crate::clock::Clock;
 use crate::commands::CommandTable;
 use crate::config::Config;
 use crate::keyspace::Keyspace;
+use crate::storage::format::RecordType;
+use crate::storage::io::{Disk, RealDisk};
+use crate::storage::ops::encode_batch;
+use crate::storage::{Storage, StorageError};
 
 /// The version Sluice reports as `redis_version`: the Redis release whose
 /// behaviour it follows.
@@ -58,6 +62,8 @@ pub struct Shared {
     pub run_id: String,
     /// Addresses actually bound.
     pub listening: Vec<SocketAddr>,
+    /// The commit log and checkpoints.
+    pub storage: Storage,
     next_client_id: AtomicU64,
     shutdown: watch::Sender<bool>,
 }
@@ -66,6 +72,21 @@ impl Shared {
     /// Asks the server to stop (SHUTDOWN, signals).
     pub fn request_shutdown(&self) {
         self.shutdown.send_replace(true);
+    }
+
+    /// Journals the keyspace changes made since the last call (one batch
+    /// record); returns its LSN, or 0 when nothing changed. Called with the
+    /// keyspace lock held, so log order is execution order.
+    pub fn journal_changes(&self, keyspace: &mut Keyspace) -> Result<u64, StorageError> {
+        let ops = keyspace.take_changes();
+        if ops.is_empty() {
+            return Ok(0);
+        }
+        let (lsn, _) = self
+            .storage
+            .journal
+            .append(RecordType::Batch, &encode_batch(&ops))?;
+        Ok(lsn)
     }
 
     /// The port bound on the first address.
@@ -84,7 +105,19 @@ pub struct Server {
 impl Server {
     /// Binds the configured addresses. With port 0 the OS picks a free port;
     /// [`Server::local_addr`] tells which.
-    pub async fn bind(config: Config, clock: Clock) -> std::io::Result<Server> {
+    pub async fn bind(config: Config, clock: Clock) -> Result<Server, BindError> {
+        Self::bind_with_disk(config, clock, Arc::new(RealDisk)).await
+    }
+
+    /// Like [`Server::bind`], with the disk access to use (tests pass a
+    /// faulty one).
+    pub async fn bind_with_disk(
+        config: Config,
+        clock: Clock,
+        disk: Arc<dyn Disk>,
+    ) -> Result<Server, BindError> {
+        let mut keyspace = Keyspace::new(config.databases);
+        let storage = Storage::open(&config, disk, &mut keyspace, clock.now_ms())?;
         let mut listeners = Vec::new();
         for addr in &config.bind {
             let listener = TcpListener::bind((addr.as_str(), config.port)).await?;
@@ -97,7 +130,7 @@ impl Server {
         let (shutdown, shutdown_rx) = watch::channel(false);
         let now = clock.now_ms();
         let shared = Arc::new(Shared {
-            keyspace: Mutex::new(Keyspace::new(config.databases)),
+            keyspace: Mutex::new(keyspace),
             config: RwLock::new(config),
             clock,
             clients: ClientRegistry::default(),
@@ -107,6 +140,7 @@ impl Server {
             started: Instant::now(),
             run_id: random_run_id(),
             listening,
+            storage,
             next_client_id: AtomicU64::new(1),
             shutdown,
         });
@@ -138,6 +172,7 @@ impl Server {
             info!("Ready to accept connections tcp on {addr}");
         }
         let sweeper = tokio::spawn(expire_sweep(shared.clone(), shutdown_rx.clone()));
+        let checkpointer = tokio::spawn(auto_checkpoint(shared.clone()));
         let mut acceptors = Vec::new();
         for listener in listeners {
             acceptors.push(tokio::spawn(accept_loop(
@@ -156,8 +191,16 @@ impl Server {
             task.abort();
         }
         sweeper.abort();
+        checkpointer.abort();
         for client in shared.clients.snapshot() {
             client.kill();
+        }
+        // Everything acknowledged is already written; make it durable too.
+        {
+            let _keyspace = shared.keyspace.lock().expect("keyspace lock");
+            if let Err(e) = shared.storage.journal.close() {
+                warn!("final journal fsync failed: {e}");
+            }
         }
     }
 }
@@ -203,7 +246,14 @@ async fn expire_sweep(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) 
         loop {
             let removed = {
                 let mut keyspace = shared.keyspace.lock().expect("keyspace lock");
-                keyspace.expire_due(shared.clock.now_ms(), EXPIRE_BATCH)
+                let removed = keyspace.expire_due(shared.clock.now_ms(), EXPIRE_BATCH);
+                // Deletions by expiry are journaled like any delete; a failed
+                // journal only means they replay as expired keys instead.
+                if let Ok(lsn) = shared.journal_changes(&mut keyspace) {
+                    drop(keyspace);
+                    let _ = shared.storage.journal.flush(lsn);
+                }
+                removed
             };
             if removed < EXPIRE_BATCH {
                 break;
@@ -211,6 +261,56 @@ async fn expire_sweep(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) 
             tokio::task::yield_now().await;
         }
     }
+}
+
+/// Writes a checkpoint when the log has grown past
+/// `auto-aof-rewrite-percentage` of the last one and past
+/// `auto-aof-rewrite-min-size`, as Redis's automatic AOF rewrite does.
+async fn auto_checkpoint(shared: Arc<Shared>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        let (pct, min) = {
+            let config = shared.config.read().expect("config lock");
+            (
+                config.auto_aof_rewrite_percentage,
+                config.auto_aof_rewrite_min_size,
+            )
+        };
+        if pct == 0 || shared.storage.journal.failure().is_some() {
+            continue;
+        }
+        let size = shared.storage.journal.size();
+        let base = shared
+            .storage
+            .checkpoints
+            .log_base_size
+            .load(Ordering::Relaxed)
+            .max(0) as u64;
+        let growth = size.saturating_sub(base);
+        if size < min || growth < base.max(1) * pct / 100 {
+            continue;
+        }
+        let worker = shared.clone();
+        let _ = tokio::task::spawn_blocking(move || {
+            let clock = worker.clock.clone();
+            worker
+                .storage
+                .checkpoint(&worker.keyspace, move || clock.now_ms())
+        })
+        .await;
+    }
+}
+
+/// Why a server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum BindError {
+    /// Listening failed.
+    #[error("can't listen: {0}")]
+    Listen(#[from] std::io::Error),
+    /// The data directory could not be recovered.
+    #[error("can't load the data directory: {0}")]
+    Storage(#[from] StorageError),
 }
 
 fn random_run_id() -> String {

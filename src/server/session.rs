@@ -56,6 +56,9 @@ pub struct Session {
     pub close_after_reply: bool,
     /// SHUTDOWN was called and accepted.
     pub shutdown_requested: bool,
+    /// LSN of the last record this connection's commands appended and has
+    /// not yet made durable; 0 when none.
+    pub unflushed_lsn: u64,
     /// Whether the peer is on a loopback address (enable-debug-command local).
     pub is_local: bool,
     /// The entry in the client registry, shared with CLIENT LIST/KILL.
@@ -78,6 +81,7 @@ impl Session {
             suppress_current: false,
             close_after_reply: false,
             shutdown_requested: false,
+            unflushed_lsn: 0,
             is_local,
             handle,
         }

@@ -15,10 +15,15 @@ use sluice::server::{Server, Shared};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-/// A running server for one test; stopped when dropped.
+/// A running server for one test, on its own data directory; stopped when
+/// dropped.
 pub struct TestServer {
     /// Where it listens.
     pub addr: SocketAddr,
+    /// Its configuration (the data directory included).
+    pub config: Config,
+    /// The data directory, removed when the last server using it is gone.
+    pub dir: Arc<tempfile::TempDir>,
     /// Its shared state (statistics, configuration).
     pub shared: Arc<Shared>,
     /// Its clock: manual for [`TestServer::with_manual_clock`].
@@ -39,21 +44,71 @@ impl TestServer {
     }
 
     /// A server with a given configuration (port and bind are forced to
-    /// 127.0.0.1:0) and clock.
-    pub async fn start_with(mut config: Config, clock: Clock) -> TestServer {
+    /// 127.0.0.1:0, and the data directory to a fresh temporary one) and
+    /// clock.
+    pub async fn start_with(config: Config, clock: Clock) -> TestServer {
+        let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
+        Self::start_in(dir, config, clock).await
+    }
+
+    /// A server on an existing data directory.
+    pub async fn start_in(
+        dir: Arc<tempfile::TempDir>,
+        mut config: Config,
+        clock: Clock,
+    ) -> TestServer {
+        Self::try_start_in(
+            dir,
+            &mut config,
+            clock,
+            Arc::new(sluice::storage::io::RealDisk),
+        )
+        .await
+        .expect("server starts")
+    }
+
+    /// A server on `dir` with the given disk access; the start-up error if
+    /// recovery refuses the directory.
+    pub async fn try_start_in(
+        dir: Arc<tempfile::TempDir>,
+        config: &mut Config,
+        clock: Clock,
+        disk: Arc<dyn sluice::storage::io::Disk>,
+    ) -> Result<TestServer, sluice::server::BindError> {
         config.port = 0;
         config.bind = vec!["127.0.0.1".into()];
-        let server = Server::bind(config, clock.clone())
-            .await
-            .expect("bind 127.0.0.1:0");
+        config.dir = dir.path().to_path_buf();
+        let server = Server::bind_with_disk(config.clone(), clock.clone(), disk).await?;
         let addr = server.local_addr();
         let shared = server.shared();
         tokio::spawn(server.run());
-        TestServer {
+        Ok(TestServer {
             addr,
+            config: config.clone(),
+            dir,
             shared,
             clock,
+        })
+    }
+
+    /// Stops this server gracefully (as SHUTDOWN or SIGTERM would) and
+    /// starts a new one on the same data directory and clock.
+    pub async fn restart(self) -> TestServer {
+        let (dir, config, clock) = (self.dir.clone(), self.config.clone(), self.clock.clone());
+        self.stop().await;
+        Self::start_in(dir, config, clock).await
+    }
+
+    /// Stops the server and waits until its journal is closed.
+    pub async fn stop(self) {
+        self.shared.request_shutdown();
+        for _ in 0..500 {
+            if self.shared.storage.journal.is_closed() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
         }
+        panic!("server did not stop within 5 s");
     }
 
     /// The redis crate URL for this server.
@@ -95,7 +150,6 @@ impl Drop for TestServer {
 pub fn test_config() -> Config {
     Config {
         enable_debug_command: DebugCommand::Yes,
-        dir: std::env::temp_dir().join("sluice-tests"),
         ..Config::default()
     }
 }

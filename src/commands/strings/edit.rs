@@ -26,7 +26,9 @@ impl Append {
         };
         check_length(ctx, len as u64, tail.len() as u64)?;
         let (db, stats) = ctx.db();
-        let entry = db.get_mut(&key, now, stats).expect("checked above");
+        let entry = db
+            .get_mut_for_append(&key, tail.clone(), now, stats)
+            .expect("checked above");
         let s = as_str_mut(&mut entry.value).expect("checked above");
         let mut buf = take_mut(s, tail.len());
         buf.extend_from_slice(&tail);

@@ -1,0 +1,195 @@
+//! Checkpoints: the whole keyspace written to one file, so the log before
+//! it can be deleted (the AOF-rewrite analog).
+//!
+//! Writing one never stops the server for long: the log rolls to a new
+//! segment (the checkpoint's start LSN), then keys are copied out a few
+//! hundred at a time, each batch under a short hold of the keyspace lock.
+//! A key changed while the copy runs is copied in whichever state the copy
+//! saw, and the log from the start LSN on has its later changes, so
+//! checkpoint + replay gives the exact state. Only SWAPDB moves keys
+//! between databases behind the copy's back; a checkpoint that sees one
+//! starts over. The file is written under a temporary name, fsynced,
+//! renamed, and the directory fsynced; only then are older segments and
+//! checkpoints deleted.
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use super::format::{
+    decode_file_header, encode_file_header, encode_record, read_record, RecordType,
+    CHECKPOINT_MAGIC, FILE_HEADER_LEN,
+};
+use super::io::Disk;
+use super::journal::Journal;
+use super::ops::encode_op;
+use super::recovery::decode_entry;
+use super::StorageError;
+use crate::keyspace::{Keyspace, Op};
+
+/// Keys copied per hold of the keyspace lock.
+const BATCH_SLOTS: usize = 256;
+
+/// The file name of the checkpoint that replays from `lsn`.
+pub fn checkpoint_name(lsn: u64) -> String {
+    format!("checkpoint-{lsn:016}.ckpt")
+}
+
+/// What a finished checkpoint wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CheckpointInfo {
+    /// The LSN replay starts from.
+    pub lsn: u64,
+    /// Keys written.
+    pub keys: u64,
+    /// File size.
+    pub bytes: u64,
+    /// Segments deleted.
+    pub segments_removed: usize,
+}
+
+/// Writes a checkpoint of `keyspace` and deletes what it makes dead.
+pub fn write(
+    keyspace: &Mutex<Keyspace>,
+    journal: &Journal,
+    disk: &dyn Disk,
+    now: impl Fn() -> i64,
+) -> Result<CheckpointInfo, StorageError> {
+    let dir = journal.dir().to_path_buf();
+    'attempt: loop {
+        let (lsn, seq, swaps, dbs) = {
+            let ks = keyspace.lock().expect("keyspace lock");
+            let (lsn, seq) = journal.roll_now()?;
+            (lsn, seq, ks.swaps(), ks.db_count())
+        };
+        let tmp = dir.join(format!("checkpoint-{lsn:016}.tmp"));
+        let file = disk
+            .open_append(&tmp)
+            .map_err(|e| StorageError::io(tmp.clone(), e))?;
+        let io = |e| StorageError::io(tmp.clone(), e);
+        file.truncate(0).map_err(io)?;
+        file.append(&encode_file_header(CHECKPOINT_MAGIC, lsn))
+            .map_err(io)?;
+        let mut keys = 0u64;
+        let mut chunk = Vec::new();
+        let mut op = Vec::new();
+        for db in 0..dbs {
+            let mut cursor = 0;
+            loop {
+                chunk.clear();
+                {
+                    let mut ks = keyspace.lock().expect("keyspace lock");
+                    if ks.swaps() != swaps {
+                        drop(ks);
+                        let _ = disk.remove(&tmp);
+                        continue 'attempt;
+                    }
+                    let at = now();
+                    let (d, _) = ks.db(db);
+                    cursor = d.table().scan(cursor, BATCH_SLOTS, |key, entry| {
+                        if entry.expire_at().is_some_and(|t| at > t) {
+                            return;
+                        }
+                        op.clear();
+                        encode_op(
+                            &mut op,
+                            &Op::Put {
+                                db: db as u32,
+                                key: key.clone(),
+                                entry: entry.clone(),
+                            },
+                        );
+                        encode_record(&mut chunk, RecordType::CheckpointEntry, &op);
+                        keys += 1;
+                    });
+                }
+                file.append(&chunk).map_err(io)?;
+                if cursor == 0 {
+                    break;
+                }
+            }
+        }
+        chunk.clear();
+        encode_record(&mut chunk, RecordType::CheckpointEnd, &keys.to_le_bytes());
+        file.append(&chunk).and_then(|()| file.sync()).map_err(io)?;
+        let bytes = file.size().map_err(io)?;
+        drop(file);
+        let path = dir.join(checkpoint_name(lsn));
+        disk.rename(&tmp, &path)
+            .map_err(|e| StorageError::io(path.clone(), e))?;
+        disk.sync_dir(&dir)
+            .map_err(|e| StorageError::io(dir.clone(), e))?;
+        // The new checkpoint is durable: older ones and the segments before
+        // the roll hold nothing live any more.
+        for name in disk
+            .list(&dir)
+            .map_err(|e| StorageError::io(dir.clone(), e))?
+        {
+            if name.starts_with("checkpoint-")
+                && name.ends_with(".ckpt")
+                && name != checkpoint_name(lsn)
+            {
+                let old = dir.join(&name);
+                disk.remove(&old).map_err(|e| StorageError::io(old, e))?;
+            }
+        }
+        let segments_removed = journal.drop_segments_before(seq)?;
+        return Ok(CheckpointInfo {
+            lsn,
+            keys,
+            bytes,
+            segments_removed,
+        });
+    }
+}
+
+/// Loads a checkpoint into `keyspace`; returns the number of keys. Every
+/// record must be intact and the end record present.
+pub fn load(
+    path: &Path,
+    disk: &dyn Disk,
+    keyspace: &mut Keyspace,
+    now: i64,
+) -> Result<u64, StorageError> {
+    let file = path.display().to_string();
+    let corrupt = |offset: usize, reason: String| StorageError::Corrupt {
+        file: file.clone(),
+        offset: offset as u64,
+        reason,
+    };
+    let map = disk
+        .map(path)
+        .map_err(|e| StorageError::io(path.to_path_buf(), e))?;
+    let data: &[u8] = map.as_deref().unwrap_or(&[]);
+    decode_file_header(data, CHECKPOINT_MAGIC, &file)?;
+    let mut offset = FILE_HEADER_LEN;
+    let mut keys = 0u64;
+    loop {
+        let (record, next) =
+            read_record(data, offset).map_err(|e| corrupt(offset, e.to_string()))?;
+        match record.kind {
+            RecordType::CheckpointEntry => {
+                let op = decode_entry(record.payload, now)
+                    .ok_or_else(|| corrupt(offset, "entry does not decode".into()))?;
+                keyspace.apply(op).map_err(|r| corrupt(offset, r))?;
+                keys += 1;
+            }
+            RecordType::CheckpointEnd => {
+                let count = record
+                    .payload
+                    .try_into()
+                    .map(u64::from_le_bytes)
+                    .map_err(|_| corrupt(offset, "bad end record".into()))?;
+                if count != keys || next != data.len() {
+                    return Err(corrupt(
+                        offset,
+                        format!("end record says {count} keys, found {keys}"),
+                    ));
+                }
+                keyspace.take_changes();
+                return Ok(keys);
+            }
+            other => return Err(corrupt(offset, format!("unexpected {other:?} record"))),
+        }
+        offset = next;
+    }
+}

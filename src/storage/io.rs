@@ -1,0 +1,228 @@
+//! All disk I/O of the storage engine goes through [`Disk`], so tests can
+//! make a write or an fsync fail, or the disk fill up, on demand.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::Arc;
+
+use memmap2::Mmap;
+
+/// A file the log appends to.
+pub trait LogFile: Send + Sync {
+    /// Appends all of `buf` at the end.
+    fn append(&self, buf: &[u8]) -> io::Result<()>;
+    /// Forces everything written so far to stable storage (fdatasync).
+    fn sync(&self) -> io::Result<()>;
+    /// Cuts the file to `len` bytes.
+    fn truncate(&self, len: u64) -> io::Result<()>;
+    /// Current length.
+    fn size(&self) -> io::Result<u64>;
+}
+
+/// The file-system operations the storage engine uses.
+pub trait Disk: Send + Sync + std::fmt::Debug {
+    /// Creates a directory and its parents.
+    fn create_dir_all(&self, dir: &Path) -> io::Result<()>;
+    /// The entries of a directory (file names, not paths), sorted.
+    fn list(&self, dir: &Path) -> io::Result<Vec<String>>;
+    /// Opens a file for appending, creating it if needed.
+    fn open_append(&self, path: &Path) -> io::Result<Arc<dyn LogFile>>;
+    /// Maps a whole file read-only (empty files give an empty map).
+    fn map(&self, path: &Path) -> io::Result<Option<Mmap>>;
+    /// Renames a file (atomic within a directory).
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()>;
+    /// Deletes a file.
+    fn remove(&self, path: &Path) -> io::Result<()>;
+    /// Fsyncs a directory, making creations, renames and deletions durable.
+    fn sync_dir(&self, dir: &Path) -> io::Result<()>;
+}
+
+/// The real file system.
+#[derive(Debug, Default)]
+pub struct RealDisk;
+
+struct RealFile(File);
+
+impl LogFile for RealFile {
+    fn append(&self, buf: &[u8]) -> io::Result<()> {
+        (&self.0).write_all(buf)
+    }
+
+    fn sync(&self) -> io::Result<()> {
+        self.0.sync_data()
+    }
+
+    fn truncate(&self, len: u64) -> io::Result<()> {
+        self.0.set_len(len)
+    }
+
+    fn size(&self) -> io::Result<u64> {
+        Ok(self.0.metadata()?.len())
+    }
+}
+
+impl Disk for RealDisk {
+    fn create_dir_all(&self, dir: &Path) -> io::Result<()> {
+        std::fs::create_dir_all(dir)
+    }
+
+    fn list(&self, dir: &Path) -> io::Result<Vec<String>> {
+        let mut names = Vec::new();
+        for entry in std::fs::read_dir(dir)? {
+            names.push(entry?.file_name().to_string_lossy().into_owned());
+        }
+        names.sort();
+        Ok(names)
+    }
+
+    fn open_append(&self, path: &Path) -> io::Result<Arc<dyn LogFile>> {
+        let file = OpenOptions::new().create(true).append(true).open(path)?;
+        Ok(Arc::new(RealFile(file)))
+    }
+
+    fn map(&self, path: &Path) -> io::Result<Option<Mmap>> {
+        let file = File::open(path)?;
+        if file.metadata()?.len() == 0 {
+            return Ok(None);
+        }
+        // SAFETY: Sluice only appends to its files and truncates a torn
+        // tail before mapping for reading; no other process writes them.
+        let map = unsafe { Mmap::map(&file)? };
+        Ok(Some(map))
+    }
+
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        std::fs::rename(from, to)
+    }
+
+    fn remove(&self, path: &Path) -> io::Result<()> {
+        std::fs::remove_file(path)
+    }
+
+    fn sync_dir(&self, dir: &Path) -> io::Result<()> {
+        File::open(dir)?.sync_all()
+    }
+}
+
+/// A real disk that fails on demand: the next write, the next fsync, or
+/// every write once a byte budget is spent (a full disk).
+#[derive(Debug, Default)]
+pub struct FaultyDisk {
+    faults: Arc<Faults>,
+}
+
+/// The switches of a [`FaultyDisk`], shared with the test that flips them.
+#[derive(Debug)]
+pub struct Faults {
+    /// Fail the next append with EIO.
+    pub fail_next_write: AtomicBool,
+    /// Fail the next fsync with EIO.
+    pub fail_next_sync: AtomicBool,
+    /// Bytes that may still be appended before ENOSPC; negative = no limit.
+    pub space_left: AtomicI64,
+}
+
+impl Default for Faults {
+    fn default() -> Self {
+        Faults {
+            fail_next_write: AtomicBool::new(false),
+            fail_next_sync: AtomicBool::new(false),
+            space_left: AtomicI64::new(-1),
+        }
+    }
+}
+
+impl FaultyDisk {
+    /// A faulty disk and the switches that control it.
+    pub fn new() -> (FaultyDisk, Arc<Faults>) {
+        let faults = Arc::new(Faults::default());
+        (
+            FaultyDisk {
+                faults: faults.clone(),
+            },
+            faults,
+        )
+    }
+}
+
+struct FaultyFile {
+    inner: RealFile,
+    faults: Arc<Faults>,
+}
+
+impl LogFile for FaultyFile {
+    fn append(&self, buf: &[u8]) -> io::Result<()> {
+        if self.faults.fail_next_write.swap(false, Ordering::SeqCst) {
+            return Err(io::Error::other("injected write failure"));
+        }
+        let left = self.faults.space_left.load(Ordering::SeqCst);
+        if left >= 0 {
+            if (buf.len() as i64) > left {
+                // A full disk takes what fits, then refuses: a torn write.
+                self.inner.append(&buf[..left as usize])?;
+                self.faults.space_left.store(0, Ordering::SeqCst);
+                return Err(io::Error::from_raw_os_error(28)); // ENOSPC
+            }
+            self.faults
+                .space_left
+                .fetch_sub(buf.len() as i64, Ordering::SeqCst);
+        }
+        self.inner.append(buf)
+    }
+
+    fn sync(&self) -> io::Result<()> {
+        if self.faults.fail_next_sync.swap(false, Ordering::SeqCst) {
+            return Err(io::Error::other("injected fsync failure"));
+        }
+        self.inner.sync()
+    }
+
+    fn truncate(&self, len: u64) -> io::Result<()> {
+        self.inner.truncate(len)
+    }
+
+    fn size(&self) -> io::Result<u64> {
+        self.inner.size()
+    }
+}
+
+impl Disk for FaultyDisk {
+    fn create_dir_all(&self, dir: &Path) -> io::Result<()> {
+        RealDisk.create_dir_all(dir)
+    }
+
+    fn list(&self, dir: &Path) -> io::Result<Vec<String>> {
+        RealDisk.list(dir)
+    }
+
+    fn open_append(&self, path: &Path) -> io::Result<Arc<dyn LogFile>> {
+        let file = OpenOptions::new().create(true).append(true).open(path)?;
+        Ok(Arc::new(FaultyFile {
+            inner: RealFile(file),
+            faults: self.faults.clone(),
+        }))
+    }
+
+    fn map(&self, path: &Path) -> io::Result<Option<Mmap>> {
+        RealDisk.map(path)
+    }
+
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        RealDisk.rename(from, to)
+    }
+
+    fn remove(&self, path: &Path) -> io::Result<()> {
+        RealDisk.remove(path)
+    }
+
+    fn sync_dir(&self, dir: &Path) -> io::Result<()> {
+        RealDisk.sync_dir(dir)
+    }
+}
+
+/// `dir/name`.
+pub fn join(dir: &Path, name: &str) -> PathBuf {
+    dir.join(name)
+}

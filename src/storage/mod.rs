@@ -1,0 +1,223 @@
+//! Durable storage: one commit log in CRC-checked segment files, plus
+//! checkpoints.
+//!
+//! ```text
+//! <dir>/journal/0000000000000001.seg         segments, by sequence number
+//! <dir>/journal/0000000000000002.seg
+//! <dir>/journal/checkpoint-0000000000004711.ckpt   state up to LSN 4711
+//! ```
+//!
+//! Every command's keyspace changes become one `Batch` record (a MULTI/EXEC
+//! block is one record too, so recovery applies it whole or not at all):
+//! each changed key's final state (`Put` with value and absolute expiry,
+//! or `Del`), or a database-wide flush or swap. Records are appended in
+//! execution order under the keyspace lock and written to the OS before
+//! any reply that depends on them is sent; `appendfsync` decides when they
+//! are fsynced (see [`crate::config::FsyncPolicy`]). The byte layout is in
+//! [`format`] and [`ops`]; start-up in [`recovery`]; checkpoints and
+//! compaction in [`checkpoint`]; every file operation goes through
+//! [`io::Disk`] so tests can inject failures.
+
+pub mod checkpoint;
+pub mod format;
+pub mod io;
+pub mod journal;
+pub mod ops;
+pub mod recovery;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
+
+pub use journal::{Journal, PayloadRef, Pos};
+pub use recovery::RecoveryStats;
+
+use crate::config::Config;
+use crate::keyspace::Keyspace;
+
+/// A storage failure. Corruption and I/O errors name the file (and the
+/// offset, for corruption).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StorageError {
+    /// Bytes that do not read back as what Sluice wrote.
+    #[error("corrupt data in {file} at offset {offset}: {reason}")]
+    Corrupt {
+        /// The file.
+        file: String,
+        /// Byte offset of the bad record or header.
+        offset: u64,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A file Sluice did not write, in its journal directory.
+    #[error("unexpected file {file} in the journal directory (Sluice did not write it)")]
+    Foreign {
+        /// The file.
+        file: String,
+    },
+    /// A segment is missing from the sequence.
+    #[error("journal segment {file} is missing")]
+    Missing {
+        /// The missing file.
+        file: String,
+    },
+    /// An I/O error.
+    #[error("I/O error on {file}: {reason}")]
+    Io {
+        /// The file.
+        file: String,
+        /// The OS error.
+        reason: String,
+    },
+    /// The journal failed earlier and refuses writes.
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl StorageError {
+    /// An I/O error on `path`.
+    pub fn io(path: PathBuf, e: std::io::Error) -> Self {
+        StorageError::Io {
+            file: path.display().to_string(),
+            reason: e.to_string(),
+        }
+    }
+}
+
+/// What start-up does with corruption that is not a torn tail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecoveryMode {
+    /// Refuse to start, naming the file and offset (default).
+    Strict,
+    /// Skip what cannot be read, count it in INFO, and start.
+    TolerateCorruption,
+}
+
+/// The state of checkpointing, for INFO persistence and LASTSAVE.
+#[derive(Debug, Default)]
+pub struct CheckpointState {
+    /// A checkpoint is being written.
+    pub in_progress: AtomicBool,
+    /// Unix seconds of the last successful checkpoint (or start-up).
+    pub last_ok_unix: AtomicI64,
+    /// Whether the last checkpoint succeeded.
+    pub last_failed: AtomicBool,
+    /// Size of the last checkpoint file, for the automatic trigger.
+    pub last_size: AtomicI64,
+    /// Log size right after the last checkpoint.
+    pub log_base_size: AtomicI64,
+    /// Checkpoints written.
+    pub count: AtomicI64,
+}
+
+/// The storage engine as the server sees it.
+#[derive(Debug)]
+pub struct Storage {
+    /// The commit log.
+    pub journal: Arc<Journal>,
+    /// The file-system access in use.
+    pub disk: Arc<dyn io::Disk>,
+    /// What recovery found at start-up (or the last reload).
+    pub recovery: Mutex<RecoveryStats>,
+    /// Checkpoint bookkeeping.
+    pub checkpoints: CheckpointState,
+    dir: PathBuf,
+    mode: RecoveryMode,
+}
+
+impl Storage {
+    /// Recovers `keyspace` from `config.dir` and opens the log for appends.
+    pub fn open(
+        config: &Config,
+        disk: Arc<dyn io::Disk>,
+        keyspace: &mut Keyspace,
+        now: i64,
+    ) -> Result<Storage, StorageError> {
+        let dir = config.dir.join("journal");
+        let mode = config.recovery;
+        let (tail, stats) = recovery::recover(&dir, &*disk, mode, keyspace, now)?;
+        tracing::info!(
+            "recovered {} keys from checkpoint and {} log records ({} torn bytes truncated, {} corrupt records skipped)",
+            stats.checkpoint_keys,
+            stats.records_replayed,
+            stats.truncated_bytes,
+            stats.skipped_records
+        );
+        let journal = Journal::open(
+            &dir,
+            disk.clone(),
+            config.appendfsync,
+            config.journal_segment_size,
+            tail,
+        )?;
+        let storage = Storage {
+            journal,
+            disk,
+            recovery: Mutex::new(stats),
+            checkpoints: CheckpointState::default(),
+            dir,
+            mode,
+        };
+        storage
+            .checkpoints
+            .last_ok_unix
+            .store(now / 1000, Ordering::Relaxed);
+        storage
+            .checkpoints
+            .log_base_size
+            .store(storage.journal.size() as i64, Ordering::Relaxed);
+        Ok(storage)
+    }
+
+    /// The journal directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Writes a checkpoint now (SAVE, BGSAVE, BGREWRITEAOF, the automatic
+    /// trigger). Only one runs at a time; returns `Ok(None)` if one already
+    /// is.
+    pub fn checkpoint(
+        &self,
+        keyspace: &Mutex<Keyspace>,
+        now: impl Fn() -> i64,
+    ) -> Result<Option<checkpoint::CheckpointInfo>, StorageError> {
+        if self.checkpoints.in_progress.swap(true, Ordering::SeqCst) {
+            return Ok(None);
+        }
+        let result = checkpoint::write(keyspace, &self.journal, &*self.disk, &now);
+        let c = &self.checkpoints;
+        match &result {
+            Ok(info) => {
+                c.last_ok_unix.store(now() / 1000, Ordering::Relaxed);
+                c.last_failed.store(false, Ordering::Relaxed);
+                c.last_size.store(info.bytes as i64, Ordering::Relaxed);
+                c.log_base_size
+                    .store(self.journal.size() as i64, Ordering::Relaxed);
+                c.count.fetch_add(1, Ordering::Relaxed);
+                tracing::info!(
+                    "checkpoint at LSN {}: {} keys, {} bytes, {} segments removed",
+                    info.lsn,
+                    info.keys,
+                    info.bytes,
+                    info.segments_removed
+                );
+            }
+            Err(e) => {
+                c.last_failed.store(true, Ordering::Relaxed);
+                tracing::warn!("checkpoint failed: {e}");
+            }
+        }
+        c.in_progress.store(false, Ordering::SeqCst);
+        result.map(Some)
+    }
+
+    /// Rebuilds a keyspace from what is on disk (DEBUG RELOAD / LOADAOF):
+    /// the caller has made everything durable first.
+    pub fn reload(&self, databases: usize, now: i64) -> Result<Keyspace, StorageError> {
+        let mut keyspace = Keyspace::new(databases);
+        let (_, stats) = recovery::recover(&self.dir, &*self.disk, self.mode, &mut keyspace, now)?;
+        *self.recovery.lock().expect("recovery lock") = stats;
+        Ok(keyspace)
+    }
+}

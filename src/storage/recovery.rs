@@ -1,0 +1,271 @@
+//! Start-up: load the newest checkpoint, replay the log after it, check
+//! every CRC.
+//!
+//! A bad record at the tail of the last segment is a torn write from a
+//! crash: the file is cut there and the offset logged. A bad record
+//! anywhere else is corruption: start-up stops with the file and offset,
+//! unless the operator chose `--recovery tolerate-corruption`, which skips
+//! what cannot be read and counts it. A file in the journal directory that
+//! Sluice did not write, or a gap in the segment numbers, is an error too.
+
+use std::path::Path;
+
+use tracing::{info, warn};
+
+use super::format::{
+    decode_file_header, read_record, BadRecord, RecordType, FILE_HEADER_LEN, SEGMENT_MAGIC,
+};
+use super::io::Disk;
+use super::journal::{segment_name, LogTail, SegmentMeta};
+use super::ops::{decode_batch, decode_op};
+use super::{checkpoint, RecoveryMode, StorageError};
+use crate::keyspace::Keyspace;
+use crate::storage::format::codec::Reader;
+
+/// What recovery found, for the log and INFO persistence.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RecoveryStats {
+    /// LSN the loaded checkpoint covers up to (exclusive), 0 without one.
+    pub checkpoint_lsn: u64,
+    /// Keys loaded from the checkpoint.
+    pub checkpoint_keys: u64,
+    /// Log records replayed.
+    pub records_replayed: u64,
+    /// Bytes cut from a torn tail.
+    pub truncated_bytes: u64,
+    /// Records skipped as corrupt (tolerate-corruption only).
+    pub skipped_records: u64,
+}
+
+/// Rebuilds `keyspace` from the journal directory `dir`. Returns where the
+/// log continues and what was found.
+pub fn recover(
+    dir: &Path,
+    disk: &dyn Disk,
+    mode: RecoveryMode,
+    keyspace: &mut Keyspace,
+    now: i64,
+) -> Result<(LogTail, RecoveryStats), StorageError> {
+    disk.create_dir_all(dir)
+        .map_err(|e| StorageError::io(dir.to_path_buf(), e))?;
+    let names = disk
+        .list(dir)
+        .map_err(|e| StorageError::io(dir.to_path_buf(), e))?;
+    let mut segments = Vec::new();
+    let mut checkpoints = Vec::new();
+    for name in names {
+        if let Some(seq) = parse_numbered(&name, "", ".seg") {
+            segments.push(seq);
+        } else if let Some(lsn) = parse_numbered(&name, "checkpoint-", ".ckpt") {
+            checkpoints.push(lsn);
+        } else if name.starts_with("checkpoint-") && name.ends_with(".tmp") {
+            // A checkpoint that was being written when the server stopped.
+            warn!("removing unfinished checkpoint {name}");
+            let path = dir.join(&name);
+            disk.remove(&path).map_err(|e| StorageError::io(path, e))?;
+        } else {
+            return Err(StorageError::Foreign {
+                file: dir.join(&name).display().to_string(),
+            });
+        }
+    }
+    segments.sort_unstable();
+    checkpoints.sort_unstable();
+    for pair in segments.windows(2) {
+        if pair[1] != pair[0] + 1 {
+            return Err(StorageError::Missing {
+                file: dir.join(segment_name(pair[0] + 1)).display().to_string(),
+            });
+        }
+    }
+
+    let mut stats = RecoveryStats::default();
+    if let Some(&lsn) = checkpoints.last() {
+        let path = dir.join(checkpoint::checkpoint_name(lsn));
+        let keys = checkpoint::load(&path, disk, keyspace, now)?;
+        stats.checkpoint_lsn = lsn;
+        stats.checkpoint_keys = keys;
+        info!("loaded checkpoint {} ({keys} keys)", path.display());
+    }
+
+    let mut metas = Vec::new();
+    let mut next_lsn = stats.checkpoint_lsn.max(1);
+    let last_index = segments.len().wrapping_sub(1);
+    for (i, &seq) in segments.iter().enumerate() {
+        let path = dir.join(segment_name(seq));
+        let file = path.display().to_string();
+        let map = disk
+            .map(&path)
+            .map_err(|e| StorageError::io(path.clone(), e))?;
+        let data: &[u8] = map.as_deref().unwrap_or(&[]);
+        let is_last = i == last_index;
+        if data.len() < FILE_HEADER_LEN && is_last {
+            // Created but its header never made it to disk: start it again.
+            warn!("{file}: segment without a complete header; recreating it");
+            drop(map);
+            disk.remove(&path)
+                .map_err(|e| StorageError::io(path.clone(), e))?;
+            continue;
+        }
+        let base_lsn = decode_file_header(data, SEGMENT_MAGIC, &file)?;
+        // Each segment continues where the previous one ended; the first
+        // must not start after what the checkpoint covers.
+        let expected = if metas.is_empty() {
+            stats.checkpoint_lsn.max(1)
+        } else {
+            next_lsn
+        };
+        if (metas.is_empty() && base_lsn > expected) || (!metas.is_empty() && base_lsn != expected)
+        {
+            return Err(StorageError::Corrupt {
+                file,
+                offset: 0,
+                reason: format!(
+                    "segment starts at LSN {base_lsn}, expected {expected}: records are missing"
+                ),
+            });
+        }
+        let mut lsn = base_lsn;
+        let mut offset = FILE_HEADER_LEN;
+        let mut end = data.len();
+        while offset < data.len() {
+            match read_record(data, offset) {
+                Ok((record, next)) => {
+                    if record.kind == RecordType::Batch && lsn >= stats.checkpoint_lsn {
+                        let ops = decode_batch(record.payload, now).ok_or_else(|| {
+                            StorageError::Corrupt {
+                                file: file.clone(),
+                                offset: offset as u64,
+                                reason: "batch does not decode".into(),
+                            }
+                        })?;
+                        for op in ops {
+                            keyspace.apply(op).map_err(|reason| StorageError::Corrupt {
+                                file: file.clone(),
+                                offset: offset as u64,
+                                reason,
+                            })?;
+                        }
+                        stats.records_replayed += 1;
+                    }
+                    lsn += 1;
+                    offset = next;
+                }
+                Err(bad) => {
+                    let torn = is_last && is_torn_tail(data, offset, &bad);
+                    if torn {
+                        warn!(
+                            "{file}: torn record at offset {offset} ({bad}); truncating {} bytes",
+                            data.len() - offset
+                        );
+                        stats.truncated_bytes += (data.len() - offset) as u64;
+                        end = offset;
+                        break;
+                    }
+                    if mode == RecoveryMode::Strict {
+                        return Err(StorageError::Corrupt {
+                            file,
+                            offset: offset as u64,
+                            reason: bad.to_string(),
+                        });
+                    }
+                    warn!("{file}: skipping corrupt record at offset {offset} ({bad})");
+                    stats.skipped_records += 1;
+                    // Trust the length only when the record fits the file.
+                    match (bad, skip_len(data, offset)) {
+                        (BadRecord::Checksum, Some(next)) => {
+                            lsn += 1;
+                            offset = next;
+                        }
+                        _ => {
+                            end = offset;
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        drop(map);
+        if end < data_len(disk, &path)? {
+            let f = disk
+                .open_append(&path)
+                .map_err(|e| StorageError::io(path.clone(), e))?;
+            f.truncate(end as u64)
+                .and_then(|()| f.sync())
+                .map_err(|e| StorageError::io(path.clone(), e))?;
+        }
+        metas.push(SegmentMeta {
+            seq,
+            base_lsn,
+            len: end as u64,
+        });
+        next_lsn = lsn;
+    }
+    keyspace.take_changes();
+    Ok((
+        LogTail {
+            next_lsn: next_lsn.max(stats.checkpoint_lsn).max(1),
+            segments: metas,
+        },
+        stats,
+    ))
+}
+
+fn data_len(disk: &dyn Disk, path: &Path) -> Result<usize, StorageError> {
+    Ok(disk
+        .map(path)
+        .map_err(|e| StorageError::io(path.to_path_buf(), e))?
+        .map_or(0, |m| m.len()))
+}
+
+/// Whether a bad record at `offset` of the last segment is a torn write:
+/// it runs to or past the end of the file, or everything from it on is
+/// zeros (space the file system allocated but the write never filled).
+fn is_torn_tail(data: &[u8], offset: usize, bad: &BadRecord) -> bool {
+    if *bad == BadRecord::Truncated {
+        return true;
+    }
+    if data[offset..].iter().all(|&b| b == 0) {
+        return true;
+    }
+    matches!(skip_len(data, offset), Some(next) if next >= data.len())
+}
+
+/// The end of the record at `offset` by its length field, if it fits.
+fn skip_len(data: &[u8], offset: usize) -> Option<usize> {
+    let len = u32::from_le_bytes(data.get(offset..offset + 4)?.try_into().ok()?) as usize;
+    let end = offset
+        .checked_add(super::format::RECORD_HEADER_LEN)?
+        .checked_add(len)?;
+    (end <= data.len()).then_some(end)
+}
+
+/// `prefix` + 16 digits + `suffix` → the number.
+fn parse_numbered(name: &str, prefix: &str, suffix: &str) -> Option<u64> {
+    let digits = name.strip_prefix(prefix)?.strip_suffix(suffix)?;
+    (digits.len() == 16 && digits.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| digits.parse().ok())
+        .flatten()
+}
+
+/// Decodes one checkpoint entry payload into an op.
+pub(super) fn decode_entry(payload: &[u8], now: i64) -> Option<crate::keyspace::Op> {
+    let mut r = Reader::new(payload);
+    let op = decode_op(&mut r, now)?;
+    r.is_done().then_some(op)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        assert_eq!(parse_numbered("0000000000000012.seg", "", ".seg"), Some(12));
+        assert_eq!(parse_numbered("12.seg", "", ".seg"), None);
+        assert_eq!(
+            parse_numbered("checkpoint-0000000000000005.ckpt", "checkpoint-", ".ckpt"),
+            Some(5)
+        );
+    }
+}
