@@ -87,6 +87,12 @@ pub fn misconf(reason: &str) -> CommandError {
         "MISCONF Errors writing to the journal: {reason}. Writes are refused until the server is restarted with a working disk."
     ))
 }
+/// SAVE/BGSAVE while a checkpoint is being written.
+pub const SAVE_IN_PROGRESS: CommandError =
+    CommandError::new_static("ERR Background save already in progress");
+/// BGREWRITEAOF while a checkpoint is being written.
+pub const REWRITE_IN_PROGRESS: CommandError =
+    CommandError::new_static("ERR Background append only file rewriting already in progress");
 /// A command flagged `no_multi` (SHUTDOWN, …) sent inside MULTI.
 pub const NOT_IN_MULTI: CommandError =
     CommandError::new_static("ERR Command not allowed inside a transaction");

@@ -77,7 +77,9 @@ async fn info_reports_the_required_fields() {
         assert_eq!(f["maxclients"], "10000");
         assert_eq!(f["maxmemory"], "0");
         assert_eq!(f["loading"], "0");
-        assert_eq!(f["aof_enabled"], "0");
+        assert_eq!(f["aof_enabled"], "1");
+        assert_eq!(f["aof_last_write_status"], "ok");
+        assert_eq!(f["sluice_appendfsync"], "everysec");
         for key in [
             "os",
             "uptime_in_seconds",

@@ -15,6 +15,7 @@ pub mod expire;
 pub mod introspection;
 pub mod keys;
 pub mod object;
+pub mod persistence;
 pub mod server;
 pub mod strings;
 pub mod table;
@@ -92,6 +93,7 @@ pub fn families() -> &'static [&'static [CommandSpec]] {
         keys::COMMANDS,
         expire::COMMANDS,
         object::COMMANDS,
+        persistence::COMMANDS,
         server::COMMANDS,
         client::COMMANDS,
         introspection::COMMANDS,

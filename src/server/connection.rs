@@ -12,9 +12,9 @@ use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tracing::debug;
 
-use super::{dispatch, ClientHandle, Session, Shared};
+use super::{dispatch, AfterLock, ClientHandle, Session, Shared};
 use crate::config::FsyncPolicy;
-use crate::error;
+use crate::error::{self, CommandError};
 use crate::protocol::{Limits, Reply, RequestDecoder};
 
 /// Read buffer size; it grows for larger requests.
@@ -72,7 +72,18 @@ pub async fn serve(
             match decoder.decode(&mut rbuf, limits) {
                 Ok(Some(words)) => {
                     let skip = std::mem::take(&mut session.skip_next);
-                    let reply = dispatch::run(&shared, &mut session, words);
+                    let mut reply = dispatch::run(&shared, &mut session, words);
+                    if let Some(AfterLock::Checkpoint { wait, reload }) = session.after_lock.take()
+                    {
+                        if wait {
+                            if let Err(e) = shared.checkpoint(reload).await {
+                                reply = Reply::Error(CommandError::new(e));
+                            }
+                        } else {
+                            let shared = shared.clone();
+                            tokio::spawn(async move { shared.checkpoint(reload).await });
+                        }
+                    }
                     let suppressed = std::mem::take(&mut session.suppress_current);
                     if !(session.reply_off || skip || suppressed) {
                         reply.encode(&mut wbuf, session.resp3);

@@ -16,7 +16,7 @@ use tokio::sync::watch;
 use tracing::{info, warn};
 
 pub use clients::{ClientHandle, ClientNames, ClientRegistry};
-pub use session::{Multi, Queued, Session};
+pub use session::{AfterLock, Multi, Queued, Session};
 pub use stats::{CommandStat, Stats};
 
 use crate::clock::Clock;
@@ -87,6 +87,48 @@ impl Shared {
             .journal
             .append(RecordType::Batch, &encode_batch(&ops))?;
         Ok(lsn)
+    }
+
+    /// Rebuilds the whole state from disk under the keyspace lock: the log
+    /// is made durable first, so nothing is lost (DEBUG LOADAOF/RELOAD).
+    pub fn reload_from_disk(&self, keyspace: &mut Keyspace) -> Result<(), StorageError> {
+        if self.storage.checkpoints.in_progress.load(Ordering::SeqCst) {
+            return Err(StorageError::Failed(
+                "a checkpoint is being written; try again when it is done".into(),
+            ));
+        }
+        self.journal_changes(keyspace)?;
+        self.storage.journal.sync_now()?;
+        let fresh = self
+            .storage
+            .reload(keyspace.db_count(), self.clock.now_ms())?;
+        keyspace.replace_contents(fresh);
+        Ok(())
+    }
+
+    /// Writes a checkpoint on a blocking thread; with `reload`, then
+    /// rebuilds the state from disk. The reply for SAVE/DEBUG RELOAD.
+    pub async fn checkpoint(self: &Arc<Self>, reload: bool) -> Result<(), String> {
+        let shared = self.clone();
+        let written = tokio::task::spawn_blocking(move || {
+            let clock = shared.clock.clone();
+            shared
+                .storage
+                .checkpoint(&shared.keyspace, move || clock.now_ms())
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+        match written {
+            Ok(Some(_)) => {}
+            Ok(None) => return Err("ERR Background save already in progress".into()),
+            Err(e) => return Err(format!("ERR checkpoint failed: {e}")),
+        }
+        if reload {
+            let mut keyspace = self.keyspace.lock().expect("keyspace lock");
+            self.reload_from_disk(&mut keyspace)
+                .map_err(|e| format!("ERR reload failed: {e}"))?;
+        }
+        Ok(())
     }
 
     /// The port bound on the first address.

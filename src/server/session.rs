@@ -28,6 +28,21 @@ pub struct Multi {
     pub aborted: bool,
 }
 
+/// Work a command leaves for its connection to do once the keyspace lock
+/// is released (it needs the lock itself, a bit at a time, or takes long).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AfterLock {
+    /// Write a checkpoint; `wait` replies only when it is done (SAVE, DEBUG
+    /// RELOAD), otherwise it runs in the background; `reload` then rebuilds
+    /// the state from disk (DEBUG RELOAD).
+    Checkpoint {
+        /// Reply only when done.
+        wait: bool,
+        /// Rebuild the state from disk afterwards.
+        reload: bool,
+    },
+}
+
 /// One connection's state.
 #[derive(Debug)]
 pub struct Session {
@@ -56,6 +71,8 @@ pub struct Session {
     pub close_after_reply: bool,
     /// SHUTDOWN was called and accepted.
     pub shutdown_requested: bool,
+    /// Work to do once the keyspace lock is released.
+    pub after_lock: Option<AfterLock>,
     /// LSN of the last record this connection's commands appended and has
     /// not yet made durable; 0 when none.
     pub unflushed_lsn: u64,
@@ -82,6 +99,7 @@ impl Session {
             close_after_reply: false,
             shutdown_requested: false,
             unflushed_lsn: 0,
+            after_lock: None,
             is_local,
             handle,
         }

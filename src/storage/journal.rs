@@ -439,6 +439,11 @@ impl Journal {
         st.sealed.iter().map(|s| s.len).sum::<u64>() + st.current.written_len + st.buf.len() as u64
     }
 
+    /// Number of segment files.
+    pub fn segment_count(&self) -> usize {
+        self.state.lock().expect("journal lock").sealed.len() + 1
+    }
+
     /// Whether appended records wait for an fsync (INFO aof_pending_fsync).
     pub fn pending_fsync(&self) -> bool {
         let st = self.state.lock().expect("journal lock");

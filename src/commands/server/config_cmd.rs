@@ -111,6 +111,7 @@ impl Execute for ConfigSet {
         if updated.loglevel != config.loglevel {
             config::apply_loglevel(updated.loglevel);
         }
+        ctx.shared.storage.journal.set_policy(updated.appendfsync);
         *config = updated;
         OK
     }

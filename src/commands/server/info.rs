@@ -146,18 +146,77 @@ fn info_section(ctx: &mut Ctx<'_>, name: &str, out: &mut String) {
             field(out, "mem_allocator", "libc");
         }
         "persistence" => {
-            // Nothing is persisted yet: no save or rewrite ever runs.
+            let storage = &shared.storage;
+            let c = &storage.checkpoints;
+            let load = |a: &std::sync::atomic::AtomicI64| a.load(Ordering::Relaxed);
+            let in_progress = c.in_progress.load(Ordering::Relaxed) as u8;
+            let status = if c.last_failed.load(Ordering::Relaxed) {
+                "err"
+            } else {
+                "ok"
+            };
+            let journal = &storage.journal;
+            let recovery = storage.recovery.lock().expect("recovery lock").clone();
             field(out, "loading", 0);
             field(out, "async_loading", 0);
-            field(out, "rdb_bgsave_in_progress", 0);
-            field(out, "rdb_last_save_time", shared.started_ms / 1000);
-            field(out, "rdb_last_bgsave_status", "ok");
-            field(out, "rdb_saves", 0);
-            field(out, "aof_enabled", 0);
-            field(out, "aof_rewrite_in_progress", 0);
+            field(out, "rdb_bgsave_in_progress", in_progress);
+            field(out, "rdb_last_save_time", load(&c.last_ok_unix));
+            field(out, "rdb_last_bgsave_status", status);
+            field(out, "rdb_saves", load(&c.count));
+            field(out, "aof_enabled", 1);
+            field(out, "aof_rewrite_in_progress", in_progress);
             field(out, "aof_rewrite_scheduled", 0);
-            field(out, "aof_last_bgrewrite_status", "ok");
-            field(out, "aof_last_write_status", "ok");
+            field(out, "aof_last_bgrewrite_status", status);
+            field(
+                out,
+                "aof_last_write_status",
+                if journal.failure().is_some() {
+                    "err"
+                } else {
+                    "ok"
+                },
+            );
+            field(out, "aof_current_size", journal.size());
+            field(out, "aof_base_size", load(&c.log_base_size));
+            field(out, "aof_pending_bio_fsync", journal.pending_fsync() as u8);
+            field(out, "aof_delayed_fsync", 0);
+            field(out, "sluice_appendfsync", journal.policy().name());
+            field(
+                out,
+                "sluice_fsyncs",
+                journal.stats.fsyncs.load(Ordering::Relaxed),
+            );
+            field(out, "sluice_journal_segments", journal.segment_count());
+            field(
+                out,
+                "sluice_live_size_at_last_checkpoint",
+                load(&c.last_size),
+            );
+            field(
+                out,
+                "sluice_journal_error",
+                journal.failure().unwrap_or_default(),
+            );
+            field(
+                out,
+                "sluice_recovery_checkpoint_keys",
+                recovery.checkpoint_keys,
+            );
+            field(
+                out,
+                "sluice_recovery_records_replayed",
+                recovery.records_replayed,
+            );
+            field(
+                out,
+                "sluice_recovery_truncated_bytes",
+                recovery.truncated_bytes,
+            );
+            field(
+                out,
+                "sluice_recovery_skipped_records",
+                recovery.skipped_records,
+            );
         }
         "stats" => {
             let load = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);

@@ -20,7 +20,7 @@ use crate::config::{self, ConfigError, DebugCommand};
 use crate::error::{self, CommandError};
 use crate::keyspace::{glob, KeyspaceStats};
 use crate::protocol::{Reply, OK};
-use crate::server::{REDIS_VERSION, SLUICE_VERSION};
+use crate::server::{AfterLock, REDIS_VERSION, SLUICE_VERSION};
 
 /// CONFIG's subcommands.
 static CONFIG_SUBCOMMANDS: &[CommandSpec] = &[
@@ -456,6 +456,10 @@ impl Execute for DebugCmd {
                 "    Turn the background deletion of expired keys off (0) or on (1).",
                 "LOG <message>",
                 "    Write <message> to the server log.",
+                "RELOAD",
+                "    Write a checkpoint, then rebuild the whole state from disk.",
+                "LOADAOF",
+                "    Make the log durable, then rebuild the whole state from it.",
                 "HELP",
                 "    Show this text.",
             ]),
@@ -473,6 +477,17 @@ impl Execute for DebugCmd {
                     .store(atoi(flag) != 0, Ordering::Relaxed);
                 OK
             }
+            (b"reload", None) => {
+                ctx.session.after_lock = Some(AfterLock::Checkpoint {
+                    wait: true,
+                    reload: true,
+                });
+                OK
+            }
+            (b"loadaof", None) => match ctx.shared.reload_from_disk(ctx.keyspace) {
+                Ok(()) => OK,
+                Err(e) => CommandError::new(format!("ERR reload failed: {e}")).into(),
+            },
             (b"log", Some(message)) => {
                 info!("DEBUG LOG: {}", String::from_utf8_lossy(message));
                 OK
