@@ -379,9 +379,16 @@ impl Db {
     /// Turns the keys changed since the last call into journal operations:
     /// each key's final state (a put or a delete), and a flush where the
     /// database was emptied.
-    fn drain_changes(&mut self, ops: &mut Vec<Op>) {
+    fn drain_changes(&mut self, ops: &mut Vec<Op>, appends_as_puts: bool) {
         if self.dirty.is_empty() {
             return;
+        }
+        if appends_as_puts {
+            for d in &mut self.dirty {
+                if let Dirty::Append(key, _) = d {
+                    *d = Dirty::Key(key.clone());
+                }
+            }
         }
         let mut seen = ahash::AHashSet::new();
         // A key whose final state is written anyway needs no appends.
@@ -461,6 +468,10 @@ pub struct Keyspace {
     pending_ops: Vec<Op>,
     /// SWAPDBs so far (a checkpoint in progress starts over on one).
     swaps: u64,
+    /// A checkpoint is copying keys: every change must be journaled as a
+    /// final state (APPEND too), because replaying a delta on top of a copy
+    /// that already holds it would apply it twice.
+    checkpointing: bool,
     /// Counters for INFO stats.
     pub stats: KeyspaceStats,
 }
@@ -477,6 +488,7 @@ impl Keyspace {
                 .collect(),
             pending_ops: Vec::new(),
             swaps: 0,
+            checkpointing: false,
             stats: KeyspaceStats::default(),
         }
     }
@@ -520,7 +532,7 @@ impl Keyspace {
         self.dbs[b].touch_existing_watched();
         // Changes made before the swap are recorded before it.
         for db in [a, b] {
-            self.dbs[db].drain_changes(&mut self.pending_ops);
+            self.dbs[db].drain_changes(&mut self.pending_ops, self.checkpointing);
         }
         self.pending_ops.push(Op::SwapDb {
             a: a as u32,
@@ -536,6 +548,12 @@ impl Keyspace {
     /// Empties every database; returns how many keys were removed.
     pub fn flush_all(&mut self) -> usize {
         self.dbs.iter_mut().map(Db::clear).sum()
+    }
+
+    /// Switches final-state journaling on for the duration of a checkpoint's
+    /// copy (see the `checkpointing` field).
+    pub fn set_checkpointing(&mut self, on: bool) {
+        self.checkpointing = on;
     }
 
     /// How many SWAPDBs have run.
@@ -561,7 +579,7 @@ impl Keyspace {
     pub fn take_changes(&mut self) -> Vec<Op> {
         let mut ops = std::mem::take(&mut self.pending_ops);
         for db in &mut self.dbs {
-            db.drain_changes(&mut ops);
+            db.drain_changes(&mut ops, self.checkpointing);
         }
         ops
     }

@@ -6,7 +6,10 @@
 //! hundred at a time, each batch under a short hold of the keyspace lock.
 //! A key changed while the copy runs is copied in whichever state the copy
 //! saw, and the log from the start LSN on has its later changes, so
-//! checkpoint + replay gives the exact state. Only SWAPDB moves keys
+//! checkpoint + replay gives the exact state. That holds because every
+//! record written while the copy runs is a final state: the keyspace
+//! journals APPEND as a delta only outside that window
+//! (`Keyspace::set_checkpointing`). Only SWAPDB moves keys
 //! between databases behind the copy's back; a checkpoint that sees one
 //! starts over. The file is written under a temporary name, fsynced,
 //! renamed, and the directory fsynced; only then are older segments and
@@ -57,10 +60,13 @@ pub fn write(
     let dir = journal.dir().to_path_buf();
     'attempt: loop {
         let (lsn, seq, swaps, dbs) = {
-            let ks = keyspace.lock().expect("keyspace lock");
+            let mut ks = keyspace.lock().expect("keyspace lock");
             let (lsn, seq) = journal.roll_now()?;
+            ks.set_checkpointing(true);
             (lsn, seq, ks.swaps(), ks.db_count())
         };
+        // Whatever happens next, deltas come back once the copy is over.
+        let _window = CopyWindow(keyspace);
         let tmp = dir.join(format!("checkpoint-{lsn:016}.tmp"));
         let file = disk
             .open_append(&tmp)
@@ -139,6 +145,18 @@ pub fn write(
             bytes,
             segments_removed,
         });
+    }
+}
+
+/// Ends the final-state journaling window when the copy ends, however it
+/// ends.
+struct CopyWindow<'a>(&'a Mutex<Keyspace>);
+
+impl Drop for CopyWindow<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut ks) = self.0.lock() {
+            ks.set_checkpointing(false);
+        }
     }
 }
 
