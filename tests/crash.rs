@@ -588,12 +588,35 @@ fn sigkill_during_writes_appendfsync_everysec() {
     });
 }
 
-/// Tiny segments, so kills land around segment rolls, and automatic
-/// checkpoints after a few kB of growth (checked once a second, hence the
-/// longer delays), so some kills land during or after a checkpoint and its
-/// segment removal.
+/// Tiny segments (the smallest allowed), so kills land around segment
+/// rolls; no checkpoints.
 #[test]
-fn sigkill_during_writes_small_segments_and_checkpoints() {
+fn sigkill_during_writes_small_segments() {
+    kill_during_writes(Plan {
+        policy: "everysec",
+        extra: &[
+            "--journal-segment-size",
+            "4096",
+            "--auto-aof-rewrite-percentage",
+            "0",
+        ],
+        delay_ms: 50..=400,
+    });
+}
+
+/// Automatic checkpoints after a few kB of log growth (the trigger is
+/// checked once a second, hence the longer delays), so the state at most
+/// restarts comes from a checkpoint taken while the writers ran, plus the
+/// log after it; kills also land during or after a checkpoint and its
+/// segment removal.
+///
+/// At the time of writing this fails: a checkpoint copies keys while
+/// writes go on and relies on replaying the log from its start LSN, but
+/// APPEND is journaled as a delta (`Op::Append`), so an APPEND the copy
+/// already saw is applied a second time (`log:<t>` gets a duplicated item).
+/// It happens after a clean SHUTDOWN too, not only after a crash.
+#[test]
+fn sigkill_during_writes_with_auto_checkpoints() {
     kill_during_writes(Plan {
         policy: "everysec",
         extra: &[
