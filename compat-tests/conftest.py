@@ -25,16 +25,35 @@ Fixtures
                 the next test gets a new server.
                 Tests that change server-wide state (CONFIG SET, ACL, SHUTDOWN,
                 DEBUG SLEEP ...) must use ``start_server`` instead.
+                Reload check: after each test (in this fixture's teardown, so
+                also for tests using ``r`` or ``cli``), the whole keyspace of
+                the shared server (all 16 dbs) is read, ``DEBUG RELOAD`` runs,
+                and the keyspace is read again; any difference fails the test
+                at teardown. Compared per key: TYPE, the value (GET, LRANGE,
+                HGETALL, SMEMBERS, ZRANGE WITHSCORES or XRANGE by type) and
+                PTTL (it may drop by the time the check took; a key whose TTL
+                ran out during the check may vanish). For strings, OBJECT
+                ENCODING after the reload must be the one a fresh SET of that
+                value gets (Redis re-encodes strings when it loads them, so a
+                "raw" string left by APPEND comes back "embstr" or "int").
+                Skipped if the server is dead or refuses PING (e.g. NOAUTH).
+                Off with ``COMPAT_RELOAD_CHECK=0``.
     r           ``server.client(protocol=protocol)``; also ``r.handle`` is
                 ``server``. Closed at teardown.
     cli         ``server.cli``.
-    start_server(kind, *extra_args) -> ServerHandle
+    start_server(kind, *extra_args, dir=None) -> ServerHandle
                 starts a dedicated server with extra ``--flag value`` args,
                 e.g. ``start_server(kind, "--requirepass", "pw")``; stopped at
-                test end. Skips the test if ``kind`` is not in COMPAT_SERVERS.
+                test end (in reverse start order). Skips the test if ``kind``
+                is not in COMPAT_SERVERS. ``dir`` (a path) makes the server
+                use that existing data directory instead of a fresh temp one;
+                the directory is then the caller's and is never removed. Use
+                it (e.g. with pytest's ``tmp_path``) to start a new server on
+                the data an earlier one left behind.
 
 ServerHandle
     .kind, .host, .port
+    .dir                    its data directory (``--dir``, also its cwd)
     .client(protocol=2, **kw) -> redis.Redis
         ``decode_responses=False``, 10 s socket timeout and no automatic
         retries (a retry would hide a dropped connection); ``kw`` overrides.
@@ -47,7 +66,13 @@ ServerHandle
     .alive() -> bool, .exit_code() -> int | None
     .output() -> str        the server's last 100 lines of stdout/stderr
     .stop()                 SIGTERM to its process group, SIGKILL after 5 s;
-                            removes the temp dir. Idempotent.
+                            removes the temp dir (not a ``dir=`` one).
+                            Idempotent.
+    .restart() -> self      stops the server with SIGTERM (a clean shutdown;
+                            fails the test if it needs SIGKILL or exits non-
+                            zero), then starts the same kind with the same
+                            args on the same data directory. The port may
+                            change: make new clients afterwards.
 
 Markers
     @pytest.mark.sluice_only("reason")
@@ -143,12 +168,14 @@ class ServerStartError(Exception):
 class ServerHandle:
     """One running server process; see the module docstring for the API."""
 
-    def __init__(self, kind, extra_args=()):
+    def __init__(self, kind, extra_args=(), dir=None):
         self.kind = kind
         self.host = HOST
         self.port = None
         self._extra_args = list(extra_args)
-        self._dir = tempfile.mkdtemp(prefix=f"compat-{kind}-")
+        # A caller's directory is the caller's: stop() leaves it in place.
+        self._owns_dir = dir is None
+        self._dir = tempfile.mkdtemp(prefix=f"compat-{kind}-") if dir is None else str(dir)
         self._argv = None
         self._proc = None
         self._reader = None
@@ -291,13 +318,16 @@ class ServerHandle:
         )
 
     def _terminate(self):
+        """Stops the process; True if it went on SIGTERM, False if it needed SIGKILL."""
         if self._proc is None:
-            return
+            return True
+        clean = True
         if self._proc.poll() is None:
             self._signal_group(signal.SIGTERM)
             try:
                 self._proc.wait(timeout=STOP_TIMEOUT)
             except subprocess.TimeoutExpired:
+                clean = False
                 self._signal_group(signal.SIGKILL)
                 self._proc.wait()
         self._reader.join(timeout=STOP_TIMEOUT)
@@ -305,6 +335,7 @@ class ServerHandle:
         # too; a reader still running means a stray process holds the pipe.
         if not self._reader.is_alive():
             self._proc.stdout.close()
+        return clean
 
     def _signal_group(self, sig):
         try:
@@ -317,7 +348,29 @@ class ServerHandle:
             return
         self._stopped = True
         self._terminate()
-        shutil.rmtree(self._dir, ignore_errors=True)
+        if self._owns_dir:
+            shutil.rmtree(self._dir, ignore_errors=True)
+
+    def restart(self):
+        if self._stopped:
+            raise RuntimeError(f"{self!r} was stopped; it cannot be restarted")
+        clean = self._terminate()
+        code, output = self._proc.returncode, self.output()
+        if not clean or code != 0:
+            self.stop()
+            how = "needed SIGKILL" if not clean else f"exited with code {code}"
+            pytest.fail(
+                f"{self.kind} server {how} when stopped for a restart; "
+                f"output:\n{output}",
+                pytrace=False,
+            )
+        self.port = None
+        self._announced_port = None
+        return self.start()
+
+    @property
+    def dir(self):
+        return self._dir
 
     # -- queries -----------------------------------------------------------
 
@@ -450,6 +503,180 @@ def server(kind, _shared_servers):
         admin.close()
     yield handle
     _fail_if_died(_shared_servers, handle, "during this test")
+    if _reload_check_enabled():
+        _check_reload_keeps_keyspace(handle)
+
+
+# ---------------------------------------------------------------- reload check
+
+# The shared servers run with the default number of databases.
+SHARED_DATABASES = 16
+# Besides the time the check itself took, a PTTL may drop by this much.
+PTTL_SLACK_MS = 5
+# Redis stores strings of up to this many bytes as "embstr".
+EMBSTR_MAX_LEN = 44
+_I64_MIN, _I64_MAX = -(2 ** 63), 2 ** 63 - 1
+_CANONICAL_INT = re.compile(rb"0|-?[1-9][0-9]*")
+
+# How to read a value back, by TYPE: command, then arguments after the key.
+_VALUE_READERS = {
+    b"string": ("GET", ()),
+    b"list": ("LRANGE", (0, -1)),
+    b"hash": ("HGETALL", ()),
+    b"set": ("SMEMBERS", ()),
+    b"zset": ("ZRANGE", (0, -1, "WITHSCORES")),
+    b"stream": ("XRANGE", ("-", "+")),
+}
+
+
+def _reload_check_enabled():
+    return os.environ.get("COMPAT_RELOAD_CHECK", "1").strip() != "0"
+
+
+def fresh_string_encoding(value):
+    """The OBJECT ENCODING a string gets when SET (or loaded from disk) as a
+    whole: "int" for a canonical 64-bit integer of at most 20 bytes, else
+    "embstr" up to 44 bytes, else "raw"."""
+    if len(value) <= 20 and _CANONICAL_INT.fullmatch(value):
+        if _I64_MIN <= int(value) <= _I64_MAX:
+            return b"int"
+    return b"embstr" if len(value) <= EMBSTR_MAX_LEN else b"raw"
+
+
+def _dump_keyspace(client):
+    """{(db, key): (type, value, encoding)} and {(db, key): pttl} for every
+    key in every database. A key that expires while it is being read is left
+    out. Leaves the connection on some database other than the one it had."""
+    pipe = client.pipeline(transaction=False)
+    for db in range(SHARED_DATABASES):
+        pipe.execute_command("SELECT", db)
+        pipe.execute_command("DBSIZE")
+    sizes = pipe.execute()[1::2]
+    dbs = [db for db, size in enumerate(sizes) if size]
+    if not dbs:
+        return {}, {}
+
+    pipe = client.pipeline(transaction=False)
+    for db in dbs:
+        pipe.execute_command("SELECT", db)
+        pipe.execute_command("KEYS", "*")
+    keys = [(db, key) for db, found in zip(dbs, pipe.execute()[1::2]) for key in found]
+
+    def per_key(commands_for):
+        """Runs commands_for(key) for every key, SELECTing as needed."""
+        pipe = client.pipeline(transaction=False)
+        shape = []
+        current = None
+        for db, key in keys:
+            if db != current:
+                pipe.execute_command("SELECT", db)
+                shape.append(None)
+                current = db
+            commands = commands_for(db, key)
+            for command in commands:
+                pipe.execute_command(*command)
+            shape.append(len(commands))
+        replies = iter(pipe.execute())
+        out = []
+        for count in shape:
+            if count is None:
+                next(replies)  # SELECT
+            else:
+                out.append([next(replies) for _ in range(count)])
+        return out
+
+    types = [t for (t,) in per_key(lambda db, key: [("TYPE", key)])]
+    type_of = dict(zip(keys, types))
+
+    def reads(db, key):
+        kind = type_of[(db, key)]
+        commands = [("PTTL", key)]
+        if kind in _VALUE_READERS:
+            name, rest = _VALUE_READERS[kind]
+            commands.append((name, key, *rest))
+        if kind == b"string":
+            commands.append(("OBJECT", "ENCODING", key))
+        return commands
+
+    values, ttls = {}, {}
+    for (db, key), replies in zip(keys, per_key(reads)):
+        kind, pttl = type_of[(db, key)], replies[0]
+        if kind == b"none" or pttl == -2:
+            continue  # expired meanwhile
+        value = replies[1] if len(replies) > 1 else None
+        if kind == b"set":
+            value = sorted(value)
+        encoding = replies[2] if kind == b"string" else None
+        values[(db, key)] = (kind, value, encoding)
+        ttls[(db, key)] = pttl
+    return values, ttls
+
+
+def _reload_differences(before, ttls_before, after, ttls_after, elapsed_ms):
+    problems = []
+    tolerance = elapsed_ms + PTTL_SLACK_MS
+    for key in sorted(set(before) | set(after)):
+        where = f"db {key[0]} key {key[1]!r}"
+        if key not in after:
+            pttl = ttls_before[key]
+            if not 0 <= pttl <= tolerance:
+                problems.append(f"{where}: gone after the reload (PTTL before: {pttl}, "
+                                f"check took {elapsed_ms} ms): {before[key]!r}")
+            continue
+        if key not in before:
+            problems.append(f"{where}: appeared with the reload: {after[key]!r}, "
+                            f"PTTL {ttls_after[key]}")
+            continue
+        (kind, value, encoding), (kind2, value2, encoding2) = before[key], after[key]
+        if (kind, value) != (kind2, value2):
+            problems.append(f"{where}: was {kind.decode()} {value!r}, "
+                            f"reloaded as {kind2.decode()} {value2!r}")
+        elif kind == b"string" and encoding2 != fresh_string_encoding(value):
+            problems.append(f"{where}: OBJECT ENCODING {encoding!r} before and {encoding2!r} "
+                            f"after the reload; a reloaded {len(value)}-byte value "
+                            f"{value[:60]!r} should be {fresh_string_encoding(value)!r}")
+        p1, p2 = ttls_before[key], ttls_after[key]
+        if (p1 < 0 or p2 < 0) and p1 != p2:
+            problems.append(f"{where}: PTTL {p1} before the reload, {p2} after")
+        elif p1 >= 0 and not p1 - tolerance <= p2 <= p1:
+            problems.append(f"{where}: PTTL {p1} before the reload, {p2} after "
+                            f"(check took {elapsed_ms} ms)")
+    return problems
+
+
+def _check_reload_keeps_keyspace(handle):
+    """Fails the test if DEBUG RELOAD changes the shared server's keyspace."""
+    if not handle.alive():
+        return
+    client = handle.client(single_connection_client=True, lib_name=None, lib_version=None)
+    try:
+        try:
+            client.ping()
+        except (redis.ConnectionError, redis.ResponseError):
+            return  # unusable (e.g. a password was set): nothing to check
+        started = time.monotonic()
+        before, ttls_before = _dump_keyspace(client)
+        try:
+            client.execute_command("DEBUG", "RELOAD")
+        except redis.RedisError as err:
+            pytest.fail(f"reload check: DEBUG RELOAD on the shared {handle.kind} server "
+                        f"failed: {err!r}\nserver output:\n{handle.output()}",
+                        pytrace=False)
+        after, ttls_after = _dump_keyspace(client)
+        elapsed_ms = int((time.monotonic() - started) * 1000) + 1
+    finally:
+        client.close()
+    problems = _reload_differences(before, ttls_before, after, ttls_after, elapsed_ms)
+    if problems:
+        shown = problems[:20]
+        if len(problems) > len(shown):
+            shown.append(f"... and {len(problems) - len(shown)} more")
+        pytest.fail(
+            f"reload check: DEBUG RELOAD changed the keyspace of the shared "
+            f"{handle.kind} server this test left behind (COMPAT_RELOAD_CHECK=0 "
+            "turns this check off):\n  " + "\n  ".join(shown),
+            pytrace=False,
+        )
 
 
 @pytest.fixture
@@ -469,15 +696,18 @@ def cli(server):
 def start_server():
     started = []
 
-    def start(kind, *extra_args):
+    def start(kind, *extra_args, dir=None):
         if kind not in KINDS:
             raise ValueError(f"unknown server kind {kind!r}; expected one of {KINDS}")
         if kind not in selected_kinds():
             pytest.skip(f"{kind} is not in COMPAT_SERVERS")
-        handle = ServerHandle(kind, [str(a) for a in extra_args])
+        if dir is not None and not Path(dir).is_dir():
+            raise ValueError(f"dir={str(dir)!r} is not an existing directory")
+        handle = ServerHandle(kind, [str(a) for a in extra_args], dir=dir)
         started.append(handle)
         return handle.start()
 
     yield start
-    for handle in started:
+    # Newest first: a later server may run on an earlier one's directory.
+    for handle in reversed(started):
         handle.stop()

@@ -186,8 +186,13 @@ pub fn load(
             read_record(data, offset).map_err(|e| corrupt(offset, e.to_string()))?;
         match record.kind {
             RecordType::CheckpointEntry => {
-                let op = decode_entry(record.payload, now)
+                let mut op = decode_entry(record.payload, now)
                     .ok_or_else(|| corrupt(offset, "entry does not decode".into()))?;
+                // Like Redis loading a snapshot, strings are encoded afresh:
+                // the "changed in place" (raw) mark does not survive.
+                if let Op::Put { entry, .. } = &mut op {
+                    entry.raw_encoding = false;
+                }
                 keyspace.apply(op).map_err(|r| corrupt(offset, r))?;
                 keys += 1;
             }
