@@ -23,9 +23,7 @@ use crate::clock::Clock;
 use crate::commands::CommandTable;
 use crate::config::Config;
 use crate::keyspace::Keyspace;
-use crate::storage::format::RecordType;
 use crate::storage::io::{Disk, RealDisk};
-use crate::storage::ops::encode_batch;
 use crate::storage::{Storage, StorageError};
 
 /// The version Sluice reports as `redis_version`: the Redis release whose
@@ -78,15 +76,7 @@ impl Shared {
     /// record); returns its LSN, or 0 when nothing changed. Called with the
     /// keyspace lock held, so log order is execution order.
     pub fn journal_changes(&self, keyspace: &mut Keyspace) -> Result<u64, StorageError> {
-        let ops = keyspace.take_changes();
-        if ops.is_empty() {
-            return Ok(0);
-        }
-        let (lsn, _) = self
-            .storage
-            .journal
-            .append(RecordType::Batch, &encode_batch(&ops))?;
-        Ok(lsn)
+        self.storage.journal_changes(keyspace)
     }
 
     /// Rebuilds the whole state from disk under the keyspace lock: the log

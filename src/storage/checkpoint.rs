@@ -142,6 +142,47 @@ pub fn write(
     }
 }
 
+/// Rewrites the `Append` ops of a batch journaled while a checkpoint is
+/// being written into `Put`s of the key's current value.
+///
+/// An append is logged as its tail, which replays correctly only on top of
+/// the value before it. A checkpoint copies keys in batches while commands
+/// keep running, so a key appended to after the checkpoint's start LSN but
+/// before the copy reached it is already appended to in the checkpoint; its
+/// `Append` record would be applied a second time on recovery. A `Put` of
+/// the final value is right whichever state the copy saw.
+///
+/// A batch with a SWAPDB is left alone: the keys' current databases no
+/// longer match the ops', and a checkpoint that sees a SWAPDB during its
+/// copy starts over from a later LSN anyway, so the batch is never replayed
+/// over that copy (and if the copy had already finished, the appends apply
+/// to the copied state, as they should).
+pub fn settle_appends(ops: &mut [Op], keyspace: &Keyspace) {
+    if ops.iter().any(|op| matches!(op, Op::SwapDb { .. })) {
+        return;
+    }
+    for op in ops {
+        if let Op::Append { db, key, .. } = op {
+            let current = keyspace
+                .dbs()
+                .get(*db as usize)
+                .and_then(|d| d.table().get(key))
+                .cloned();
+            *op = match current {
+                Some(entry) => Op::Put {
+                    db: *db,
+                    key: key.clone(),
+                    entry,
+                },
+                None => Op::Del {
+                    db: *db,
+                    key: key.clone(),
+                },
+            };
+        }
+    }
+}
+
 /// Loads a checkpoint into `keyspace`; returns the number of keys. Every
 /// record must be intact and the end record present.
 pub fn load(

@@ -169,6 +169,23 @@ impl Storage {
         Ok(storage)
     }
 
+    /// Journals the keyspace changes made since the last call as one batch
+    /// record; returns its LSN, or 0 when nothing changed. Called with the
+    /// keyspace lock held, so log order is execution order.
+    pub fn journal_changes(&self, keyspace: &mut Keyspace) -> Result<u64, StorageError> {
+        let mut ops = keyspace.take_changes();
+        if ops.is_empty() {
+            return Ok(0);
+        }
+        if self.checkpoints.in_progress.load(Ordering::SeqCst) {
+            checkpoint::settle_appends(&mut ops, keyspace);
+        }
+        let (lsn, _) = self
+            .journal
+            .append(format::RecordType::Batch, &ops::encode_batch(&ops))?;
+        Ok(lsn)
+    }
+
     /// The journal directory.
     pub fn dir(&self) -> &Path {
         &self.dir
