@@ -220,7 +220,9 @@ fn data_len(disk: &dyn Disk, path: &Path) -> Result<usize, StorageError> {
 
 /// Whether a bad record at `offset` of the last segment is a torn write:
 /// it runs to or past the end of the file, or everything from it on is
-/// zeros (space the file system allocated but the write never filled).
+/// zeros (space the file system allocated but the write never filled), or
+/// no intact record follows it (its length field itself may be what the
+/// tear damaged, so it cannot be trusted to find the next record).
 fn is_torn_tail(data: &[u8], offset: usize, bad: &BadRecord) -> bool {
     if *bad == BadRecord::Truncated {
         return true;
@@ -228,7 +230,20 @@ fn is_torn_tail(data: &[u8], offset: usize, bad: &BadRecord) -> bool {
     if data[offset..].iter().all(|&b| b == 0) {
         return true;
     }
-    matches!(skip_len(data, offset), Some(next) if next >= data.len())
+    if matches!(skip_len(data, offset), Some(next) if next >= data.len()) {
+        return true;
+    }
+    next_intact_record(data, offset + 1).is_none()
+}
+
+/// The offset of the first intact record (whole, CRC valid, known type)
+/// starting at or after `from`.
+fn next_intact_record(data: &[u8], from: usize) -> Option<usize> {
+    let last_start = data.len().checked_sub(super::format::RECORD_HEADER_LEN)?;
+    (from..=last_start).find(|&at| {
+        // The type byte is the cheap test; the CRC decides.
+        RecordType::from_byte(data[at + 8]).is_some() && read_record(data, at).is_ok()
+    })
 }
 
 /// The end of the record at `offset` by its length field, if it fits.
