@@ -90,6 +90,7 @@ pub fn recover(
 
     let mut metas = Vec::new();
     let mut next_lsn = stats.checkpoint_lsn.max(1);
+    let mut skipped_before = false;
     let last_index = segments.len().wrapping_sub(1);
     for (i, &seq) in segments.iter().enumerate() {
         let path = dir.join(segment_name(seq));
@@ -115,7 +116,11 @@ pub fn recover(
         } else {
             next_lsn
         };
-        if (metas.is_empty() && base_lsn > expected) || (!metas.is_empty() && base_lsn != expected)
+        // Skipped damage may have hidden more than one record, so after it a
+        // later start is tolerated too.
+        let gap_tolerated = skipped_before && base_lsn > expected;
+        if (metas.is_empty() && base_lsn > expected)
+            || (!metas.is_empty() && base_lsn != expected && !gap_tolerated)
         {
             return Err(StorageError::Corrupt {
                 file,
@@ -126,6 +131,7 @@ pub fn recover(
             });
         }
         let mut lsn = base_lsn;
+        let mut skipped_here = false;
         let mut offset = FILE_HEADER_LEN;
         let mut end = data.len();
         while offset < data.len() {
@@ -171,16 +177,19 @@ pub fn recover(
                     }
                     warn!("{file}: skipping corrupt record at offset {offset} ({bad})");
                     stats.skipped_records += 1;
-                    // Trust the length only when the record fits the file.
-                    match (bad, skip_len(data, offset)) {
-                        (BadRecord::Checksum, Some(next)) => {
+                    skipped_here = true;
+                    // Trust the length only when it leads to an intact
+                    // record (or the end); the length itself may be what is
+                    // damaged, so otherwise resume at the next intact record.
+                    // Nothing is cut: this is not the log's torn tail.
+                    let by_len = skip_len(data, offset)
+                        .filter(|&n| n == data.len() || read_record(data, n).is_ok());
+                    match by_len.or_else(|| next_intact_record(data, offset + 1)) {
+                        Some(next) => {
                             lsn += 1;
                             offset = next;
                         }
-                        _ => {
-                            end = offset;
-                            break;
-                        }
+                        None => break,
                     }
                 }
             }
@@ -200,6 +209,7 @@ pub fn recover(
             len: end as u64,
         });
         next_lsn = lsn;
+        skipped_before = skipped_here;
     }
     keyspace.take_changes();
     Ok((
