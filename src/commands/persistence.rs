@@ -71,13 +71,10 @@ pub static COMMANDS: &[CommandSpec] = &[
     },
 ];
 
-/// Whether a checkpoint is already being written.
+/// Claims the checkpoint for this command; false if one is already being
+/// written.
 fn busy(ctx: &Ctx<'_>) -> bool {
-    ctx.shared
-        .storage
-        .checkpoints
-        .in_progress
-        .load(Ordering::SeqCst)
+    !ctx.shared.storage.claim_checkpoint()
 }
 
 fn save(ctx: &mut Ctx<'_>) -> Reply {

@@ -76,12 +76,14 @@ pub async fn serve(
                     if let Some(AfterLock::Checkpoint { wait, reload }) = session.after_lock.take()
                     {
                         if wait {
-                            if let Err(e) = shared.checkpoint(reload).await {
+                            if let Err(e) = shared.run_claimed_checkpoint(reload).await {
                                 reply = Reply::Error(CommandError::new(e));
                             }
                         } else {
                             let shared = shared.clone();
-                            tokio::spawn(async move { shared.checkpoint(reload).await });
+                            tokio::spawn(
+                                async move { shared.run_claimed_checkpoint(reload).await },
+                            );
                         }
                     }
                     let suppressed = std::mem::take(&mut session.suppress_current);

@@ -23,9 +23,7 @@ use crate::clock::Clock;
 use crate::commands::CommandTable;
 use crate::config::Config;
 use crate::keyspace::Keyspace;
-use crate::storage::format::RecordType;
 use crate::storage::io::{Disk, RealDisk};
-use crate::storage::ops::encode_batch;
 use crate::storage::{Storage, StorageError};
 
 /// The version Sluice reports as `redis_version`: the Redis release whose
@@ -78,15 +76,7 @@ impl Shared {
     /// record); returns its LSN, or 0 when nothing changed. Called with the
     /// keyspace lock held, so log order is execution order.
     pub fn journal_changes(&self, keyspace: &mut Keyspace) -> Result<u64, StorageError> {
-        let ops = keyspace.take_changes();
-        if ops.is_empty() {
-            return Ok(0);
-        }
-        let (lsn, _) = self
-            .storage
-            .journal
-            .append(RecordType::Batch, &encode_batch(&ops))?;
-        Ok(lsn)
+        self.storage.journal_changes(keyspace)
     }
 
     /// Rebuilds the whole state from disk under the keyspace lock: the log
@@ -106,22 +96,21 @@ impl Shared {
         Ok(())
     }
 
-    /// Writes a checkpoint on a blocking thread; with `reload`, then
-    /// rebuilds the state from disk. The reply for SAVE/DEBUG RELOAD.
-    pub async fn checkpoint(self: &Arc<Self>, reload: bool) -> Result<(), String> {
+    /// Writes the checkpoint a command claimed, on a blocking thread; with
+    /// `reload`, then rebuilds the state from disk. The reply for
+    /// SAVE/DEBUG RELOAD.
+    pub async fn run_claimed_checkpoint(self: &Arc<Self>, reload: bool) -> Result<(), String> {
         let shared = self.clone();
         let written = tokio::task::spawn_blocking(move || {
             let clock = shared.clock.clone();
             shared
                 .storage
-                .checkpoint(&shared.keyspace, move || clock.now_ms())
+                .run_claimed_checkpoint(&shared.keyspace, move || clock.now_ms())
         })
         .await
         .map_err(|e| e.to_string())?;
-        match written {
-            Ok(Some(_)) => {}
-            Ok(None) => return Err("ERR Background save already in progress".into()),
-            Err(e) => return Err(format!("ERR checkpoint failed: {e}")),
+        if let Err(e) = written {
+            return Err(format!("ERR checkpoint failed: {e}"));
         }
         if reload {
             let mut keyspace = self.keyspace.lock().expect("keyspace lock");
@@ -322,15 +311,14 @@ async fn auto_checkpoint(shared: Arc<Shared>) {
         if pct == 0 || shared.storage.journal.failure().is_some() {
             continue;
         }
+        // Growth of the log since the last checkpoint, against the size of
+        // that checkpoint (the live data), as Redis compares AOF growth
+        // with the size of the last rewrite.
+        let c = &shared.storage.checkpoints;
         let size = shared.storage.journal.size();
-        let base = shared
-            .storage
-            .checkpoints
-            .log_base_size
-            .load(Ordering::Relaxed)
-            .max(0) as u64;
-        let growth = size.saturating_sub(base);
-        if size < min || growth < base.max(1) * pct / 100 {
+        let growth = size.saturating_sub(c.log_base_size.load(Ordering::Relaxed).max(0) as u64);
+        let live = c.last_size.load(Ordering::Relaxed).max(0) as u64;
+        if growth < min || growth < live * pct / 100 {
             continue;
         }
         let worker = shared.clone();

@@ -30,6 +30,7 @@ pub struct Multi {
 
 /// Work a command leaves for its connection to do once the keyspace lock
 /// is released (it needs the lock itself, a bit at a time, or takes long).
+/// A checkpoint here has already been claimed by the command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AfterLock {
     /// Write a checkpoint; `wait` replies only when it is done (SAVE, DEBUG

@@ -169,22 +169,54 @@ impl Storage {
         Ok(storage)
     }
 
+    /// Journals the keyspace changes made since the last call as one batch
+    /// record; returns its LSN, or 0 when nothing changed. Called with the
+    /// keyspace lock held, so log order is execution order.
+    pub fn journal_changes(&self, keyspace: &mut Keyspace) -> Result<u64, StorageError> {
+        // While a checkpoint copies keys, the keyspace gives APPENDs as
+        // final states (see `Keyspace::set_checkpointing`).
+        let ops = keyspace.take_changes();
+        if ops.is_empty() {
+            return Ok(0);
+        }
+        let (lsn, _) = self
+            .journal
+            .append(format::RecordType::Batch, &ops::encode_batch(&ops))?;
+        Ok(lsn)
+    }
+
     /// The journal directory.
     pub fn dir(&self) -> &Path {
         &self.dir
     }
 
-    /// Writes a checkpoint now (SAVE, BGSAVE, BGREWRITEAOF, the automatic
-    /// trigger). Only one runs at a time; returns `Ok(None)` if one already
-    /// is.
+    /// Claims the right to write the next checkpoint; false if one is
+    /// already being written. A command claims it before it replies, so
+    /// INFO shows the checkpoint in progress as soon as the reply is out.
+    pub fn claim_checkpoint(&self) -> bool {
+        !self.checkpoints.in_progress.swap(true, Ordering::SeqCst)
+    }
+
+    /// Writes a checkpoint now if none is being written (`Ok(None)`
+    /// otherwise).
     pub fn checkpoint(
         &self,
         keyspace: &Mutex<Keyspace>,
         now: impl Fn() -> i64,
     ) -> Result<Option<checkpoint::CheckpointInfo>, StorageError> {
-        if self.checkpoints.in_progress.swap(true, Ordering::SeqCst) {
+        if !self.claim_checkpoint() {
             return Ok(None);
         }
+        self.run_claimed_checkpoint(keyspace, now).map(Some)
+    }
+
+    /// Writes the checkpoint claimed with [`Storage::claim_checkpoint`],
+    /// and releases the claim.
+    pub fn run_claimed_checkpoint(
+        &self,
+        keyspace: &Mutex<Keyspace>,
+        now: impl Fn() -> i64,
+    ) -> Result<checkpoint::CheckpointInfo, StorageError> {
         let result = checkpoint::write(keyspace, &self.journal, &*self.disk, &now);
         let c = &self.checkpoints;
         match &result {
@@ -209,7 +241,7 @@ impl Storage {
             }
         }
         c.in_progress.store(false, Ordering::SeqCst);
-        result.map(Some)
+        result
     }
 
     /// Rebuilds a keyspace from what is on disk (DEBUG RELOAD / LOADAOF):

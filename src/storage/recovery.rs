@@ -90,6 +90,7 @@ pub fn recover(
 
     let mut metas = Vec::new();
     let mut next_lsn = stats.checkpoint_lsn.max(1);
+    let mut skipped_before = false;
     let last_index = segments.len().wrapping_sub(1);
     for (i, &seq) in segments.iter().enumerate() {
         let path = dir.join(segment_name(seq));
@@ -115,7 +116,11 @@ pub fn recover(
         } else {
             next_lsn
         };
-        if (metas.is_empty() && base_lsn > expected) || (!metas.is_empty() && base_lsn != expected)
+        // Skipped damage may have hidden more than one record, so after it a
+        // later start is tolerated too.
+        let gap_tolerated = skipped_before && base_lsn > expected;
+        if (metas.is_empty() && base_lsn > expected)
+            || (!metas.is_empty() && base_lsn != expected && !gap_tolerated)
         {
             return Err(StorageError::Corrupt {
                 file,
@@ -126,6 +131,7 @@ pub fn recover(
             });
         }
         let mut lsn = base_lsn;
+        let mut skipped_here = false;
         let mut offset = FILE_HEADER_LEN;
         let mut end = data.len();
         while offset < data.len() {
@@ -171,16 +177,19 @@ pub fn recover(
                     }
                     warn!("{file}: skipping corrupt record at offset {offset} ({bad})");
                     stats.skipped_records += 1;
-                    // Trust the length only when the record fits the file.
-                    match (bad, skip_len(data, offset)) {
-                        (BadRecord::Checksum, Some(next)) => {
+                    skipped_here = true;
+                    // Trust the length only when it leads to an intact
+                    // record (or the end); the length itself may be what is
+                    // damaged, so otherwise resume at the next intact record.
+                    // Nothing is cut: this is not the log's torn tail.
+                    let by_len = skip_len(data, offset)
+                        .filter(|&n| n == data.len() || read_record(data, n).is_ok());
+                    match by_len.or_else(|| next_intact_record(data, offset + 1)) {
+                        Some(next) => {
                             lsn += 1;
                             offset = next;
                         }
-                        _ => {
-                            end = offset;
-                            break;
-                        }
+                        None => break,
                     }
                 }
             }
@@ -200,6 +209,7 @@ pub fn recover(
             len: end as u64,
         });
         next_lsn = lsn;
+        skipped_before = skipped_here;
     }
     keyspace.take_changes();
     Ok((
@@ -220,7 +230,9 @@ fn data_len(disk: &dyn Disk, path: &Path) -> Result<usize, StorageError> {
 
 /// Whether a bad record at `offset` of the last segment is a torn write:
 /// it runs to or past the end of the file, or everything from it on is
-/// zeros (space the file system allocated but the write never filled).
+/// zeros (space the file system allocated but the write never filled), or
+/// no intact record follows it (its length field itself may be what the
+/// tear damaged, so it cannot be trusted to find the next record).
 fn is_torn_tail(data: &[u8], offset: usize, bad: &BadRecord) -> bool {
     if *bad == BadRecord::Truncated {
         return true;
@@ -228,7 +240,20 @@ fn is_torn_tail(data: &[u8], offset: usize, bad: &BadRecord) -> bool {
     if data[offset..].iter().all(|&b| b == 0) {
         return true;
     }
-    matches!(skip_len(data, offset), Some(next) if next >= data.len())
+    if matches!(skip_len(data, offset), Some(next) if next >= data.len()) {
+        return true;
+    }
+    next_intact_record(data, offset + 1).is_none()
+}
+
+/// The offset of the first intact record (whole, CRC valid, known type)
+/// starting at or after `from`.
+fn next_intact_record(data: &[u8], from: usize) -> Option<usize> {
+    let last_start = data.len().checked_sub(super::format::RECORD_HEADER_LEN)?;
+    (from..=last_start).find(|&at| {
+        // The type byte is the cheap test; the CRC decides.
+        RecordType::from_byte(data[at + 8]).is_some() && read_record(data, at).is_ok()
+    })
 }
 
 /// The end of the record at `offset` by its length field, if it fits.
@@ -258,7 +283,114 @@ pub(super) fn decode_entry(payload: &[u8], now: i64) -> Option<crate::keyspace::
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex, OnceLock};
 
+    use bytes::Bytes;
+
+    use crate::config::FsyncPolicy;
+    use crate::keyspace::{Entry, KeyspaceStats, Value};
+    use crate::storage::io::{LogFile, RealDisk};
+    use crate::storage::Storage;
+
+    type Hook = Arc<dyn Fn() + Send + Sync>;
+
+    /// The real disk, except that the second append to a checkpoint's
+    /// temporary file (its first chunk of keys) first runs `hook`: a client
+    /// command slipping in between two batches of the copy.
+    struct Meddling {
+        hook: Hook,
+    }
+
+    impl std::fmt::Debug for Meddling {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("Meddling")
+        }
+    }
+
+    struct MeddlingFile {
+        inner: Arc<dyn LogFile>,
+        appends: AtomicUsize,
+        hook: Hook,
+    }
+
+    impl LogFile for MeddlingFile {
+        fn append(&self, buf: &[u8]) -> std::io::Result<()> {
+            if self.appends.fetch_add(1, Ordering::SeqCst) == 1 {
+                (self.hook)();
+            }
+            self.inner.append(buf)
+        }
+        fn sync(&self) -> std::io::Result<()> {
+            self.inner.sync()
+        }
+        fn truncate(&self, len: u64) -> std::io::Result<()> {
+            self.inner.truncate(len)
+        }
+        fn size(&self) -> std::io::Result<u64> {
+            self.inner.size()
+        }
+    }
+
+    impl Disk for Meddling {
+        fn create_dir_all(&self, dir: &Path) -> std::io::Result<()> {
+            RealDisk.create_dir_all(dir)
+        }
+        fn list(&self, dir: &Path) -> std::io::Result<Vec<String>> {
+            RealDisk.list(dir)
+        }
+        fn open_append(&self, path: &Path) -> std::io::Result<Arc<dyn LogFile>> {
+            let inner = RealDisk.open_append(path)?;
+            if path.extension().is_some_and(|e| e == "tmp") {
+                return Ok(Arc::new(MeddlingFile {
+                    inner,
+                    appends: AtomicUsize::new(0),
+                    hook: self.hook.clone(),
+                }));
+            }
+            Ok(inner)
+        }
+        fn map(&self, path: &Path) -> std::io::Result<Option<memmap2::Mmap>> {
+            RealDisk.map(path)
+        }
+        fn rename(&self, from: &Path, to: &Path) -> std::io::Result<()> {
+            RealDisk.rename(from, to)
+        }
+        fn remove(&self, path: &Path) -> std::io::Result<()> {
+            RealDisk.remove(path)
+        }
+        fn sync_dir(&self, dir: &Path) -> std::io::Result<()> {
+            RealDisk.sync_dir(dir)
+        }
+    }
+
+    /// APPEND as the command does it: the log gets the tail, not the value.
+    fn append(keyspace: &mut Keyspace, key: &[u8], tail: &'static [u8]) {
+        let mut stats = KeyspaceStats::default();
+        let (db, _) = keyspace.db(0);
+        let entry = db
+            .get_mut_for_append(key, Bytes::from_static(tail), 0, &mut stats)
+            .unwrap();
+        let Value::Str(s) = &mut entry.value;
+        let mut grown = s.to_vec();
+        grown.extend_from_slice(tail);
+        *s = grown.into();
+        entry.raw_encoding = true;
+    }
+
+    fn state(keyspace: &Keyspace) -> Vec<(Bytes, Value)> {
+        let mut out: Vec<_> = keyspace.dbs()[0]
+            .iter()
+            .map(|(k, e)| (k.clone(), e.value.clone()))
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
+    /// A checkpoint copies keys a batch at a time while commands keep
+    /// running. An APPEND that lands between two batches, on a key the copy
+    /// has not reached yet, is both in the checkpoint and in the log after
+    /// it: recovery must not apply it a second time.
     #[test]
     fn names() {
         assert_eq!(parse_numbered("0000000000000012.seg", "", ".seg"), Some(12));
@@ -267,5 +399,75 @@ mod tests {
             parse_numbered("checkpoint-0000000000000005.ckpt", "checkpoint-", ".ckpt"),
             Some(5)
         );
+    }
+
+    #[test]
+    fn appends_during_a_checkpoint_copy_are_not_replayed_twice() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = crate::config::Config {
+            dir: dir.path().to_path_buf(),
+            appendfsync: FsyncPolicy::No,
+            ..Default::default()
+        };
+        let keyspace = Arc::new(Mutex::new(Keyspace::new(16)));
+        let storage_slot: Arc<OnceLock<Arc<Storage>>> = Arc::new(OnceLock::new());
+        let keys: Vec<Bytes> = (0..3000).map(|i| Bytes::from(format!("k{i}"))).collect();
+        let hook: Hook = {
+            let (keyspace, storage, keys) = (keyspace.clone(), storage_slot.clone(), keys.clone());
+            Arc::new(move || {
+                let mut ks = keyspace.lock().unwrap();
+                for key in &keys {
+                    append(&mut ks, key, b"+");
+                    storage.get().unwrap().journal_changes(&mut ks).unwrap();
+                }
+            })
+        };
+        let disk: Arc<dyn Disk> = Arc::new(Meddling { hook });
+        let storage = {
+            let mut ks = keyspace.lock().unwrap();
+            Arc::new(Storage::open(&config, disk, &mut ks, 0).unwrap())
+        };
+        storage_slot.set(storage.clone()).unwrap();
+        {
+            let mut ks = keyspace.lock().unwrap();
+            for key in &keys {
+                let (db, _) = ks.db(0);
+                db.insert(
+                    key.clone(),
+                    Entry::new(Value::Str(Bytes::from_static(b"v")), 0),
+                );
+                storage.journal_changes(&mut ks).unwrap();
+            }
+        }
+        storage.checkpoint(&keyspace, || 0).unwrap().unwrap();
+        // After the checkpoint, appends are logged as appends again.
+        {
+            let mut ks = keyspace.lock().unwrap();
+            append(&mut ks, &keys[0], b"!");
+            storage.journal_changes(&mut ks).unwrap();
+        }
+        storage.journal.close().unwrap();
+        let expected = state(&keyspace.lock().unwrap());
+        assert_eq!(expected[0].1, Value::Str(Bytes::from_static(b"v+!")));
+        assert_eq!(
+            expected
+                .iter()
+                .filter(|(_, v)| *v == Value::Str(Bytes::from_static(b"v+")))
+                .count(),
+            2999
+        );
+
+        let mut recovered = Keyspace::new(16);
+        let jdir = dir.path().join("journal");
+        let (_, stats) =
+            recover(&jdir, &RealDisk, RecoveryMode::Strict, &mut recovered, 0).unwrap();
+        assert!(stats.checkpoint_lsn > 0 && stats.records_replayed >= 3000);
+        let got = state(&recovered);
+        let wrong = got.iter().zip(&expected).filter(|(a, b)| a != b).count();
+        assert_eq!(
+            wrong, 0,
+            "{wrong} keys came back with an append applied twice"
+        );
+        assert_eq!(got, expected);
     }
 }

@@ -177,7 +177,7 @@ fn info_section(ctx: &mut Ctx<'_>, name: &str, out: &mut String) {
                 },
             );
             field(out, "aof_current_size", journal.size());
-            field(out, "aof_base_size", load(&c.log_base_size));
+            field(out, "aof_base_size", load(&c.last_size));
             field(out, "aof_pending_bio_fsync", journal.pending_fsync() as u8);
             field(out, "aof_delayed_fsync", 0);
             field(out, "sluice_appendfsync", journal.policy().name());

@@ -478,6 +478,9 @@ impl Execute for DebugCmd {
                 OK
             }
             (b"reload", None) => {
+                if !ctx.shared.storage.claim_checkpoint() {
+                    return error::SAVE_IN_PROGRESS.into();
+                }
                 ctx.session.after_lock = Some(AfterLock::Checkpoint {
                     wait: true,
                     reload: true,

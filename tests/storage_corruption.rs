@@ -1,0 +1,552 @@
+//! Damaged data directories: write, stop, damage the files for real,
+//! start again, and check the exact outcome.
+//!
+//! - Damage to the last record of the last segment is a torn write: the
+//!   server starts, everything before it is intact, INFO reports the bytes
+//!   cut and the file is cut to the good prefix.
+//! - The same damage anywhere else (followed by valid records, or in an
+//!   older segment) is corruption: start-up fails naming the file and the
+//!   offset of the damaged record, unless recovery tolerates corruption.
+//! - Foreign files, missing segments and damaged checkpoints are refused;
+//!   an unfinished checkpoint is cleaned up.
+
+mod common;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use common::{cmd, test_config, TestServer};
+use redis::aio::MultiplexedConnection;
+use sluice::clock::Clock;
+use sluice::config::Config;
+use sluice::server::BindError;
+use sluice::storage::io::RealDisk;
+use sluice::storage::{RecoveryMode, StorageError};
+
+const T0: i64 = 1_704_067_200_000;
+const HEADER: u64 = 32;
+const RECORD_HEADER: u64 = 9;
+
+/// A stopped server's data directory, ready to be damaged.
+struct Stopped {
+    dir: Arc<tempfile::TempDir>,
+    config: Config,
+    clock: Clock,
+}
+
+impl Stopped {
+    fn journal(&self) -> PathBuf {
+        self.dir.path().join("journal")
+    }
+
+    fn segment(&self, seq: u64) -> PathBuf {
+        self.journal().join(format!("{seq:016}.seg"))
+    }
+
+    /// Sequence numbers of the segments, in order.
+    fn segments(&self) -> Vec<u64> {
+        let mut out: Vec<u64> = std::fs::read_dir(self.journal())
+            .unwrap()
+            .filter_map(|e| {
+                let name = e.unwrap().file_name().to_string_lossy().into_owned();
+                name.strip_suffix(".seg")?.parse().ok()
+            })
+            .collect();
+        out.sort_unstable();
+        out
+    }
+
+    fn last_segment(&self) -> PathBuf {
+        self.segment(*self.segments().last().unwrap())
+    }
+
+    async fn start(&self) -> Result<TestServer, BindError> {
+        let mut config = self.config.clone();
+        TestServer::try_start_in(
+            self.dir.clone(),
+            &mut config,
+            self.clock.clone(),
+            Arc::new(RealDisk),
+        )
+        .await
+    }
+
+    async fn start_ok(&self) -> TestServer {
+        match self.start().await {
+            Ok(srv) => srv,
+            Err(e) => panic!("start-up refused: {e}"),
+        }
+    }
+
+    async fn start_err(&self) -> StorageError {
+        match self.start().await {
+            Ok(_) => panic!("start-up accepted a damaged directory"),
+            Err(BindError::Storage(e)) => e,
+            Err(e) => panic!("unexpected error: {e}"),
+        }
+    }
+
+    fn tolerant(&self) -> Stopped {
+        Stopped {
+            dir: self.dir.clone(),
+            config: Config {
+                recovery: RecoveryMode::TolerateCorruption,
+                ..self.config.clone()
+            },
+            clock: self.clock.clone(),
+        }
+    }
+}
+
+fn base_config() -> Config {
+    Config {
+        auto_aof_rewrite_percentage: 0,
+        ..test_config()
+    }
+}
+
+/// Starts a server, runs `work` on a connection, stops it gracefully.
+async fn written<F>(config: Config, work: F) -> Stopped
+where
+    F: AsyncFnOnce(&mut MultiplexedConnection),
+{
+    let srv = TestServer::start_with(config, Clock::manual(T0)).await;
+    let mut con = srv.client().await;
+    work(&mut con).await;
+    drop(con);
+    let stopped = Stopped {
+        dir: srv.dir.clone(),
+        config: srv.config.clone(),
+        clock: srv.clock.clone(),
+    };
+    srv.stop().await;
+    stopped
+}
+
+/// `SET k<i> v<i>` for i in `range`: one record each.
+async fn set_keys(con: &mut MultiplexedConnection, range: std::ops::Range<usize>) {
+    for i in range {
+        let _: () = cmd(con, &["SET", &format!("k{i}"), &format!("v{i}")])
+            .await
+            .unwrap();
+    }
+}
+
+/// (offset, total length) of every complete record of a segment file.
+fn records(path: &Path) -> Vec<(u64, u64)> {
+    let data = std::fs::read(path).unwrap();
+    let mut out = Vec::new();
+    let mut off = HEADER as usize;
+    while off + RECORD_HEADER as usize <= data.len() {
+        let len = u32::from_le_bytes(data[off..off + 4].try_into().unwrap()) as usize;
+        let next = off + RECORD_HEADER as usize + len;
+        if next > data.len() {
+            break;
+        }
+        out.push((off as u64, (next - off) as u64));
+        off = next;
+    }
+    assert_eq!(off, data.len(), "{} parses to its end", path.display());
+    out
+}
+
+fn file_len(path: &Path) -> u64 {
+    std::fs::metadata(path).unwrap().len()
+}
+
+fn edit(path: &Path, f: impl FnOnce(&mut Vec<u8>)) {
+    let mut data = std::fs::read(path).unwrap();
+    f(&mut data);
+    std::fs::write(path, data).unwrap();
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Damage {
+    ZeroedLength,
+    HalfRecord,
+    FlippedCrc,
+    /// The file ends inside the record's 9-byte header.
+    CutHeader,
+    FlippedPayload,
+}
+
+/// Damages the record at `(off, len)` of `path`. `HalfRecord` and
+/// `CutHeader` drop everything after the damage point.
+fn damage(path: &Path, (off, len): (u64, u64), how: Damage) {
+    let off = off as usize;
+    edit(path, |data| match how {
+        Damage::ZeroedLength => data[off..off + 4].fill(0),
+        Damage::HalfRecord => data.truncate(off + len as usize / 2),
+        Damage::FlippedCrc => data[off + 5] ^= 0x5a,
+        Damage::CutHeader => data.truncate(off + 4),
+        Damage::FlippedPayload => data[off + RECORD_HEADER as usize + 3] ^= 0x01,
+    });
+}
+
+fn info_fields(text: &str) -> HashMap<String, String> {
+    text.lines()
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.to_string(), v.trim().to_string()))
+        .collect()
+}
+
+async fn persistence(srv: &TestServer) -> HashMap<String, String> {
+    let mut con = srv.client().await;
+    let text: String = cmd(&mut con, &["INFO", "persistence"]).await.unwrap();
+    info_fields(&text)
+}
+
+/// The keys of database 0, sorted.
+async fn keys(srv: &TestServer) -> Vec<String> {
+    let mut con = srv.client().await;
+    let mut keys: Vec<String> = cmd(&mut con, &["KEYS", "*"]).await.unwrap();
+    keys.sort();
+    keys
+}
+
+fn key_names(range: std::ops::Range<usize>) -> Vec<String> {
+    let mut out: Vec<String> = range.map(|i| format!("k{i}")).collect();
+    out.sort();
+    out
+}
+
+fn assert_corrupt_at(err: &StorageError, file: &Path, offset: u64) {
+    match err {
+        StorageError::Corrupt {
+            file: f, offset: o, ..
+        } => {
+            assert_eq!(Path::new(f), file, "{err}");
+            assert_eq!(*o, offset, "{err}");
+        }
+        other => panic!(
+            "expected corruption in {} at {offset}, got {other:?}",
+            file.display()
+        ),
+    }
+}
+
+#[tokio::test]
+async fn a_torn_tail_is_cut_and_the_rest_is_kept() {
+    for how in [
+        Damage::ZeroedLength,
+        Damage::HalfRecord,
+        Damage::FlippedCrc,
+        Damage::CutHeader,
+    ] {
+        let stopped = written(base_config(), async |con| set_keys(con, 0..10).await).await;
+        let seg = stopped.last_segment();
+        let recs = records(&seg);
+        assert_eq!(recs.len(), 10);
+        let last = recs[9];
+        damage(&seg, last, how);
+        let damaged_len = file_len(&seg);
+
+        let srv = stopped.start_ok().await;
+        assert_eq!(keys(&srv).await, key_names(0..9), "{how:?}");
+        let p = persistence(&srv).await;
+        assert_eq!(
+            p["sluice_recovery_truncated_bytes"],
+            (damaged_len - last.0).to_string(),
+            "{how:?}"
+        );
+        assert_eq!(p["sluice_recovery_skipped_records"], "0");
+        assert_eq!(file_len(&seg), last.0, "{how:?}: cut to the good prefix");
+
+        // The log continues from the cut; the next start is clean.
+        let mut con = srv.client().await;
+        let _: () = cmd(&mut con, &["SET", "after", "x"]).await.unwrap();
+        drop(con);
+        let srv = srv.restart().await;
+        let mut expected = key_names(0..9);
+        expected.push("after".into());
+        expected.sort();
+        assert_eq!(keys(&srv).await, expected, "{how:?}");
+        assert_eq!(
+            persistence(&srv).await["sluice_recovery_truncated_bytes"],
+            "0"
+        );
+        assert_eq!(records(&seg).len(), 10);
+    }
+}
+
+#[tokio::test]
+async fn zero_filled_tail_is_torn() {
+    let stopped = written(base_config(), async |con| set_keys(con, 0..5).await).await;
+    let seg = stopped.last_segment();
+    let good = file_len(&seg);
+    // Space the file system allocated but the write never filled.
+    edit(&seg, |d| d.extend_from_slice(&[0u8; 100]));
+    let srv = stopped.start_ok().await;
+    assert_eq!(keys(&srv).await, key_names(0..5));
+    assert_eq!(
+        persistence(&srv).await["sluice_recovery_truncated_bytes"],
+        "100"
+    );
+    assert_eq!(file_len(&seg), good);
+}
+
+#[tokio::test]
+async fn damage_before_valid_records_is_corruption() {
+    for how in [
+        Damage::ZeroedLength,
+        Damage::FlippedCrc,
+        Damage::FlippedPayload,
+    ] {
+        let stopped = written(base_config(), async |con| set_keys(con, 0..10).await).await;
+        let seg = stopped.last_segment();
+        let recs = records(&seg);
+        damage(&seg, recs[4], how);
+        let damaged_len = file_len(&seg);
+        let err = stopped.start_err().await;
+        assert_corrupt_at(&err, &seg, recs[4].0);
+        // Strict recovery changed nothing on disk.
+        assert_eq!(file_len(&seg), damaged_len, "{how:?}");
+
+        let srv = stopped.tolerant().start_ok().await;
+        let p = persistence(&srv).await;
+        let skipped: u64 = p["sluice_recovery_skipped_records"].parse().unwrap();
+        assert!(skipped > 0, "{how:?}");
+        let present = keys(&srv).await;
+        for k in key_names(0..4) {
+            assert!(present.contains(&k), "{how:?}: {k} lost: {present:?}");
+        }
+        let mut expected = key_names(0..10);
+        expected.retain(|k| k != "k4");
+        assert_eq!(
+            present, expected,
+            "{how:?}: only the damaged record is lost"
+        );
+        // Skipping is not repairing: the file is left as it was.
+        assert_eq!(file_len(&seg), damaged_len, "{how:?}");
+    }
+}
+
+#[tokio::test]
+async fn damage_in_an_older_segment_is_corruption() {
+    let config = Config {
+        journal_segment_size: 4096,
+        ..base_config()
+    };
+    for how in [
+        Damage::FlippedCrc,
+        Damage::FlippedPayload,
+        Damage::HalfRecord,
+        Damage::ZeroedLength,
+    ] {
+        let stopped = written(config.clone(), async |con| set_keys(con, 0..300).await).await;
+        let segs = stopped.segments();
+        assert!(segs.len() >= 3, "{segs:?}");
+        let first = stopped.segment(segs[0]);
+        let recs = records(&first);
+        // The LAST record of an older segment: a tail, but not the log's.
+        let target = *recs.last().unwrap();
+        damage(&first, target, how);
+        let err = stopped.start_err().await;
+        assert_corrupt_at(&err, &first, target.0);
+    }
+}
+
+#[tokio::test]
+async fn older_segment_damage_is_skipped_when_tolerated() {
+    let config = Config {
+        journal_segment_size: 4096,
+        ..base_config()
+    };
+    for how in [
+        Damage::FlippedCrc,
+        Damage::FlippedPayload,
+        Damage::ZeroedLength,
+    ] {
+        let stopped = written(config.clone(), async |con| set_keys(con, 0..300).await).await;
+        let segs = stopped.segments();
+        let first = stopped.segment(segs[0]);
+        let recs = records(&first);
+        damage(&first, recs[2], how);
+        let damaged_len = file_len(&first);
+        assert!(matches!(
+            stopped.start_err().await,
+            StorageError::Corrupt { .. }
+        ));
+        let srv = stopped.tolerant().start_ok().await;
+        let skipped: u64 = persistence(&srv).await["sluice_recovery_skipped_records"]
+            .parse()
+            .unwrap();
+        assert!(skipped >= 1, "{how:?}");
+        let mut expected = key_names(0..300);
+        expected.retain(|k| k != "k2");
+        assert_eq!(keys(&srv).await, expected, "{how:?}");
+        assert_eq!(file_len(&first), damaged_len, "{how:?}");
+        // Writes go on, and the next (tolerant) start finds them.
+        let mut con = srv.client().await;
+        let _: () = cmd(&mut con, &["SET", "after", "x"]).await.unwrap();
+        drop(con);
+        let srv = srv.restart().await;
+        expected.push("after".into());
+        expected.sort();
+        assert_eq!(keys(&srv).await, expected, "{how:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_transaction_cut_in_half_is_all_or_nothing() {
+    let stopped = written(base_config(), async |con| {
+        set_keys(con, 0..3).await;
+        let _: () = redis::pipe()
+            .atomic()
+            .cmd("SET")
+            .arg("a")
+            .arg("1")
+            .cmd("SET")
+            .arg("b")
+            .arg("2")
+            .cmd("SELECT")
+            .arg("1")
+            .cmd("SET")
+            .arg("c")
+            .arg("3")
+            .cmd("SELECT")
+            .arg("0")
+            .query_async(con)
+            .await
+            .unwrap();
+    })
+    .await;
+    let seg = stopped.last_segment();
+    let recs = records(&seg);
+    assert_eq!(recs.len(), 4, "the block is one record");
+    // Sanity: intact, the whole block comes back.
+    {
+        let srv = stopped.start_ok().await;
+        let mut expected = key_names(0..3);
+        expected.extend(["a".to_string(), "b".to_string()]);
+        expected.sort();
+        assert_eq!(keys(&srv).await, expected);
+        srv.stop().await;
+    }
+    let tx = recs[3];
+    edit(&seg, |d| d.truncate((tx.0 + tx.1 - 5) as usize));
+    let srv = stopped.start_ok().await;
+    assert_eq!(keys(&srv).await, key_names(0..3));
+    let mut con = srv.client().await;
+    let _: () = cmd(&mut con, &["SELECT", "1"]).await.unwrap();
+    assert_eq!(cmd::<i64>(&mut con, &["DBSIZE"]).await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn a_foreign_file_is_refused() {
+    let stopped = written(base_config(), async |con| set_keys(con, 0..3).await).await;
+    let foreign = stopped.journal().join("notes.txt");
+    std::fs::write(&foreign, b"hello").unwrap();
+    match stopped.start_err().await {
+        StorageError::Foreign { file } => assert_eq!(Path::new(&file), foreign),
+        other => panic!("{other:?}"),
+    }
+    // A segment-like name with the wrong number of digits is foreign too.
+    std::fs::remove_file(&foreign).unwrap();
+    let odd = stopped.journal().join("12.seg");
+    std::fs::write(&odd, b"").unwrap();
+    match stopped.start_err().await {
+        StorageError::Foreign { file } => assert_eq!(Path::new(&file), odd),
+        other => panic!("{other:?}"),
+    }
+    std::fs::remove_file(&odd).unwrap();
+    let srv = stopped.start_ok().await;
+    assert_eq!(keys(&srv).await, key_names(0..3));
+}
+
+#[tokio::test]
+async fn a_missing_middle_segment_is_refused() {
+    let config = Config {
+        journal_segment_size: 4096,
+        ..base_config()
+    };
+    let stopped = written(config, async |con| set_keys(con, 0..300).await).await;
+    let segs = stopped.segments();
+    assert!(segs.len() >= 3, "{segs:?}");
+    let gone = stopped.segment(segs[1]);
+    std::fs::remove_file(&gone).unwrap();
+    match stopped.start_err().await {
+        StorageError::Missing { file } => assert_eq!(Path::new(&file), gone),
+        other => panic!("{other:?}"),
+    }
+    // Tolerating corruption does not paper over a missing segment.
+    assert!(matches!(
+        stopped.tolerant().start_err().await,
+        StorageError::Missing { .. }
+    ));
+}
+
+/// Writes keys, a checkpoint, and more keys after it; returns the
+/// checkpoint's path.
+async fn with_checkpoint() -> (Stopped, PathBuf) {
+    let stopped = written(base_config(), async |con| {
+        set_keys(con, 0..20).await;
+        let _: () = cmd(con, &["SAVE"]).await.unwrap();
+        set_keys(con, 20..25).await;
+    })
+    .await;
+    let ckpt = std::fs::read_dir(stopped.journal())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "ckpt"))
+        .expect("a checkpoint");
+    (stopped, ckpt)
+}
+
+#[tokio::test]
+async fn a_damaged_checkpoint_is_refused_naming_it() {
+    // Sanity: intact, checkpoint plus log give every key.
+    let (stopped, ckpt) = with_checkpoint().await;
+    {
+        let srv = stopped.start_ok().await;
+        assert_eq!(keys(&srv).await, key_names(0..25));
+        assert_eq!(
+            persistence(&srv).await["sluice_recovery_checkpoint_keys"],
+            "20"
+        );
+        srv.stop().await;
+    }
+    // A flipped byte in the fifth entry.
+    let entries = records(&ckpt);
+    assert_eq!(entries.len(), 21, "20 entries and the end record");
+    damage(&ckpt, entries[4], Damage::FlippedPayload);
+    let err = stopped.start_err().await;
+    assert_corrupt_at(&err, &ckpt, entries[4].0);
+    // Tolerance is for the log: a checkpoint must be whole.
+    let err = stopped.tolerant().start_err().await;
+    assert_corrupt_at(&err, &ckpt, entries[4].0);
+
+    // A checkpoint cut short (no end record).
+    let (stopped, ckpt) = with_checkpoint().await;
+    let entries = records(&ckpt);
+    let end = entries[20];
+    edit(&ckpt, |d| d.truncate(end.0 as usize));
+    let err = stopped.start_err().await;
+    assert_corrupt_at(&err, &ckpt, end.0);
+
+    // A damaged header.
+    let (stopped, ckpt) = with_checkpoint().await;
+    edit(&ckpt, |d| d[17] ^= 1);
+    let err = stopped.start_err().await;
+    assert_corrupt_at(&err, &ckpt, 0);
+}
+
+#[tokio::test]
+async fn an_unfinished_checkpoint_is_removed_at_start() {
+    let (stopped, _) = with_checkpoint().await;
+    let tmp = stopped.journal().join("checkpoint-0000000000000099.tmp");
+    std::fs::write(&tmp, b"half a checkpoint").unwrap();
+    let srv = stopped.start_ok().await;
+    assert!(!tmp.exists(), "leftover {} still there", tmp.display());
+    assert_eq!(keys(&srv).await, key_names(0..25));
+}
+
+#[tokio::test]
+async fn a_damaged_segment_header_is_corruption() {
+    let stopped = written(base_config(), async |con| set_keys(con, 0..3).await).await;
+    let seg = stopped.last_segment();
+    edit(&seg, |d| d[0] = b'X');
+    let err = stopped.start_err().await;
+    assert_corrupt_at(&err, &seg, 0);
+}
