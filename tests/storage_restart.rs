@@ -640,5 +640,7 @@ async fn appends_racing_a_checkpoint_are_not_applied_twice() {
         .take(5)
         .collect();
     assert!(wrong.is_empty(), "appends replayed twice: {wrong:?}");
-    assert_eq!(after, before);
+    // Keys that came back from the checkpoint lost the raw mark (as with
+    // Redis's snapshot load); those replayed from the log kept it.
+    assert_eq!(without_raw_marks(&after), without_raw_marks(&before));
 }
