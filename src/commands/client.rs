@@ -23,16 +23,16 @@ const fn sub(
     summary: &'static str,
     parse: super::Parser,
 ) -> CommandSpec {
-    CommandSpec {
+    CommandSpec::new(
+        "connection",
         name,
         arity,
         flags,
-        keys: (0, 0, 0),
-        group: "connection",
+        (0, 0, 0),
         since,
         summary,
-        kind: Kind::Parse(parse),
-    }
+        parse,
+    )
 }
 
 static SUBCOMMANDS: &[CommandSpec] = &[

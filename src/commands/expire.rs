@@ -54,7 +54,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         (1, 1, 1),
         "1.0.0",
         "Seconds left before a key expires (-1 without TTL, -2 if missing).",
-        |a| TimeQuery::parse(a, TimeQuery::TTL),
+        |a| TimeQuery::parse(a, TimeUnit::Ttl),
     ),
     generic(
         "pttl",
@@ -63,7 +63,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         (1, 1, 1),
         "2.6.0",
         "Milliseconds left before a key expires (-1 without TTL, -2 if missing).",
-        |a| TimeQuery::parse(a, TimeQuery::PTTL),
+        |a| TimeQuery::parse(a, TimeUnit::Pttl),
     ),
     generic(
         "expiretime",
@@ -72,7 +72,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         (1, 1, 1),
         "7.0.0",
         "The Unix time in seconds at which a key expires (-1/-2 as TTL).",
-        |a| TimeQuery::parse(a, TimeQuery::EXPIRETIME),
+        |a| TimeQuery::parse(a, TimeUnit::ExpireTime),
     ),
     generic(
         "pexpiretime",
@@ -81,7 +81,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         (1, 1, 1),
         "7.0.0",
         "The Unix time in milliseconds at which a key expires (-1/-2 as TTL).",
-        |a| TimeQuery::parse(a, TimeQuery::PEXPIRETIME),
+        |a| TimeQuery::parse(a, TimeUnit::PexpireTime),
     ),
     generic(
         "persist",
@@ -197,16 +197,24 @@ impl Execute for Expire {
 /// TTL / PTTL / EXPIRETIME / PEXPIRETIME key
 struct TimeQuery {
     key: Bytes,
-    what: u8,
+    what: TimeUnit,
+}
+
+/// What a TTL-family command reports.
+#[derive(Clone, Copy)]
+enum TimeUnit {
+    /// TTL: seconds left.
+    Ttl,
+    /// PTTL: milliseconds left.
+    Pttl,
+    /// EXPIRETIME: Unix seconds.
+    ExpireTime,
+    /// PEXPIRETIME: Unix milliseconds.
+    PexpireTime,
 }
 
 impl TimeQuery {
-    const TTL: u8 = 0;
-    const PTTL: u8 = 1;
-    const EXPIRETIME: u8 = 2;
-    const PEXPIRETIME: u8 = 3;
-
-    fn parse(mut args: Args, what: u8) -> Result<Box<dyn Execute>, CommandError> {
+    fn parse(mut args: Args, what: TimeUnit) -> Result<Box<dyn Execute>, CommandError> {
         boxed(TimeQuery {
             key: args.next_arg()?,
             what,
@@ -228,10 +236,10 @@ impl Execute for TimeQuery {
         // Seconds are rounded to the nearest, as Redis does.
         let to_secs = |ms: i64| ((i128::from(ms) + 500) / 1000) as i64;
         Reply::Int(match self.what {
-            TimeQuery::TTL => to_secs(left),
-            TimeQuery::PTTL => left,
-            TimeQuery::EXPIRETIME => to_secs(at),
-            _ => at,
+            TimeUnit::Ttl => to_secs(left),
+            TimeUnit::Pttl => left,
+            TimeUnit::ExpireTime => to_secs(at),
+            TimeUnit::PexpireTime => at,
         })
     }
 }

@@ -14,7 +14,7 @@ use std::sync::OnceLock;
 use bytes::Bytes;
 
 use super::args::{is, parse_i64, parse_i64_opt};
-use super::{boxed, Args, CommandSpec, Ctx, Execute, Kind, Parser};
+use super::{boxed, Args, CommandSpec, Ctx, Execute, Parser};
 use crate::error::{self, CommandError};
 use crate::keyspace::{glob, Db, Entry, KeyspaceStats};
 use crate::protocol::{Reply, OK};
@@ -29,16 +29,7 @@ pub(super) const fn generic(
     summary: &'static str,
     parser: Parser,
 ) -> CommandSpec {
-    CommandSpec {
-        name,
-        arity,
-        flags,
-        keys,
-        group: "generic",
-        since,
-        summary,
-        kind: Kind::Parse(parser),
-    }
+    CommandSpec::new("generic", name, arity, flags, keys, since, summary, parser)
 }
 
 /// The keys family's table.

@@ -31,7 +31,7 @@ static OBJECT_SUBCOMMANDS: &[CommandSpec] = &[
         (2, 2, 1),
         "2.2.3",
         "Names the internal representation of a key's value.",
-        |a| ObjectQuery::parse(a, ObjectQuery::ENCODING),
+        |a| ObjectQuery::parse(a, Inspect::Encoding),
     ),
     generic(
         "freq",
@@ -40,7 +40,7 @@ static OBJECT_SUBCOMMANDS: &[CommandSpec] = &[
         (2, 2, 1),
         "4.0.0",
         "The access-frequency counter of a key (LFU policies only).",
-        |a| ObjectQuery::parse(a, ObjectQuery::FREQ),
+        |a| ObjectQuery::parse(a, Inspect::Freq),
     ),
     generic(
         "help",
@@ -58,7 +58,7 @@ static OBJECT_SUBCOMMANDS: &[CommandSpec] = &[
         (2, 2, 1),
         "2.2.3",
         "Seconds since a key was last read or written.",
-        |a| ObjectQuery::parse(a, ObjectQuery::IDLETIME),
+        |a| ObjectQuery::parse(a, Inspect::IdleTime),
     ),
     generic(
         "refcount",
@@ -67,23 +67,27 @@ static OBJECT_SUBCOMMANDS: &[CommandSpec] = &[
         (2, 2, 1),
         "2.2.3",
         "How many references the key's value has.",
-        |a| ObjectQuery::parse(a, ObjectQuery::REFCOUNT),
+        |a| ObjectQuery::parse(a, Inspect::RefCount),
     ),
 ];
 
 /// OBJECT ENCODING / FREQ / IDLETIME / REFCOUNT key
 struct ObjectQuery {
     key: Bytes,
-    what: u8,
+    what: Inspect,
+}
+
+/// What an OBJECT subcommand reports.
+#[derive(Clone, Copy)]
+enum Inspect {
+    Encoding,
+    Freq,
+    IdleTime,
+    RefCount,
 }
 
 impl ObjectQuery {
-    const ENCODING: u8 = 0;
-    const FREQ: u8 = 1;
-    const IDLETIME: u8 = 2;
-    const REFCOUNT: u8 = 3;
-
-    fn parse(mut args: Args, what: u8) -> Result<Box<dyn Execute>, CommandError> {
+    fn parse(mut args: Args, what: Inspect) -> Result<Box<dyn Execute>, CommandError> {
         boxed(ObjectQuery {
             key: args.next_arg()?,
             what,
@@ -125,12 +129,10 @@ impl Execute for ObjectQuery {
             return Reply::Null;
         };
         match self.what {
-            ObjectQuery::ENCODING => Reply::Simple(encoding(entry)),
-            ObjectQuery::FREQ => error::LFU_NOT_SELECTED.into(),
-            ObjectQuery::IDLETIME => {
-                Reply::Int(now.saturating_sub(entry.last_access).max(0) / 1000)
-            }
-            _ => Reply::Int(match int_encoded(entry) {
+            Inspect::Encoding => Reply::Simple(encoding(entry)),
+            Inspect::Freq => error::LFU_NOT_SELECTED.into(),
+            Inspect::IdleTime => Reply::Int(now.saturating_sub(entry.last_access).max(0) / 1000),
+            Inspect::RefCount => Reply::Int(match int_encoded(entry) {
                 Some(n) if (0..SHARED_INTEGERS).contains(&n) => SHARED_REFCOUNT,
                 _ => 1,
             }),

@@ -41,6 +41,31 @@ pub enum Kind {
 }
 
 impl CommandSpec {
+    /// A command of `group` run by `parser` (family tables wrap this with
+    /// their group fixed).
+    #[allow(clippy::too_many_arguments)]
+    pub const fn new(
+        group: &'static str,
+        name: &'static str,
+        arity: i32,
+        flags: &'static [&'static str],
+        keys: (i32, i32, i32),
+        since: &'static str,
+        summary: &'static str,
+        parser: Parser,
+    ) -> CommandSpec {
+        CommandSpec {
+            name,
+            arity,
+            flags,
+            keys,
+            group,
+            since,
+            summary,
+            kind: Kind::Parse(parser),
+        }
+    }
+
     /// Whether the spec carries `flag`.
     pub fn has_flag(&self, flag: &str) -> bool {
         self.flags.contains(&flag)

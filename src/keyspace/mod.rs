@@ -390,18 +390,25 @@ impl Db {
                 }
             }
         }
+        // Most commands change one key: no de-duplication needed then.
+        let many = self.dirty.len() > 1;
         let mut seen = ahash::AHashSet::new();
         // A key whose final state is written anyway needs no appends.
-        let put: ahash::AHashSet<Bytes> = self
-            .dirty
-            .iter()
-            .filter_map(|d| match d {
-                Dirty::Key(k) => Some(k.clone()),
-                _ => None,
-            })
-            .collect();
-        for dirty in std::mem::take(&mut self.dirty) {
-            match dirty {
+        let put: ahash::AHashSet<Bytes> = if many {
+            self.dirty
+                .iter()
+                .filter_map(|d| match d {
+                    Dirty::Key(k) => Some(k.clone()),
+                    _ => None,
+                })
+                .collect()
+        } else {
+            ahash::AHashSet::new()
+        };
+        // Keep the list's buffer for the next command.
+        let mut dirty = std::mem::take(&mut self.dirty);
+        for change in dirty.drain(..) {
+            match change {
                 Dirty::Append(key, tail) => {
                     if !put.contains(&key) {
                         ops.push(Op::Append {
@@ -416,7 +423,7 @@ impl Db {
                     ops.push(Op::FlushDb { db: self.index });
                 }
                 Dirty::Key(key) => {
-                    if !seen.insert(key.clone()) {
+                    if many && !seen.insert(key.clone()) {
                         continue;
                     }
                     ops.push(match self.data.table.get(&key) {
@@ -433,6 +440,7 @@ impl Db {
                 }
             }
         }
+        self.dirty = dirty;
     }
 
     /// Flags every watcher of `key`: the key changed.

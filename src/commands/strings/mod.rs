@@ -17,7 +17,7 @@ use counters::{IncrBy, IncrByFloat};
 use edit::{Append, GetRange, SetRange, StrLen};
 
 use super::args::{is, parse_i64};
-use super::{boxed, Args, CommandSpec, Ctx, Execute, Kind, Parser};
+use super::{boxed, Args, CommandSpec, Ctx, Execute, Parser};
 use crate::error::{self, CommandError};
 use crate::keyspace::{Db, Entry, KeyspaceStats, Value};
 use crate::protocol::{Reply, OK};
@@ -32,16 +32,7 @@ const fn spec(
     summary: &'static str,
     parser: Parser,
 ) -> CommandSpec {
-    CommandSpec {
-        name,
-        arity,
-        flags,
-        keys,
-        group: "string",
-        since,
-        summary,
-        kind: Kind::Parse(parser),
-    }
+    CommandSpec::new("string", name, arity, flags, keys, since, summary, parser)
 }
 
 const W: &[&str] = &["write", "denyoom"];
