@@ -122,4 +122,9 @@ class RawConn:
         return line
 
     def close(self):
+        # shutdown() also wakes a thread blocked in recv() on this socket.
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
         self.sock.close()
