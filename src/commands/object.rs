@@ -105,7 +105,7 @@ const SHARED_INTEGERS: i64 = 10_000;
 fn int_encoded(entry: &Entry) -> Option<i64> {
     match &entry.value {
         Value::Str(s) if !entry.raw_encoding => parse_i64_opt(s),
-        Value::Str(_) => None,
+        Value::Str(_) | Value::Stream(_) => None,
     }
 }
 
@@ -117,6 +117,7 @@ fn encoding(entry: &Entry) -> &'static str {
     match &entry.value {
         Value::Str(s) if !entry.raw_encoding && s.len() <= 44 => "embstr",
         Value::Str(_) => "raw",
+        Value::Stream(_) => "stream",
     }
 }
 

@@ -7,6 +7,7 @@
 //! transactions correct without each command having to remember it.
 
 pub mod glob;
+pub mod stream;
 mod table;
 
 use std::collections::BTreeSet;
@@ -16,6 +17,7 @@ use std::sync::Arc;
 use ahash::AHashMap;
 use bytes::Bytes;
 
+pub use stream::{Stream, StreamOp};
 pub use table::KeyTable;
 
 /// A value stored under a key.
@@ -23,6 +25,8 @@ pub use table::KeyTable;
 pub enum Value {
     /// A binary-safe string.
     Str(Bytes),
+    /// A stream (its entries' payloads live in the commit log).
+    Stream(Box<Stream>),
 }
 
 impl Value {
@@ -30,6 +34,7 @@ impl Value {
     pub fn type_name(&self) -> &'static str {
         match self {
             Value::Str(_) => "string",
+            Value::Stream(_) => "stream",
         }
     }
 }
@@ -89,6 +94,10 @@ enum Dirty {
     Append(Bytes, Bytes),
     /// The whole database was emptied.
     Flushed,
+    /// Only this key's expiry changed.
+    Expire(Bytes),
+    /// This stream recorded changes of its own ([`Stream::take_ops`]).
+    Stream(Bytes),
 }
 
 /// One change to the keyspace, as the journal records it: a key's final
@@ -124,6 +133,24 @@ pub enum Op {
         key: Bytes,
         /// The bytes appended.
         tail: Bytes,
+    },
+    /// The expiry of `key` in database `db` is now `at`.
+    Expire {
+        /// Database number.
+        db: u32,
+        /// The key.
+        key: Bytes,
+        /// Absolute expiry in Unix ms, or none.
+        at: Option<i64>,
+    },
+    /// The stream at `key` in database `db` changed like this.
+    Stream {
+        /// Database number.
+        db: u32,
+        /// The key.
+        key: Bytes,
+        /// The changes, in order.
+        ops: Vec<StreamOp>,
     },
     /// Databases `a` and `b` swapped contents.
     SwapDb {
@@ -258,6 +285,24 @@ impl Db {
         Some(entry)
     }
 
+    /// Looks a key up for a command that changes the stream stored there
+    /// through [`Stream`]'s methods: the stream records its own changes for
+    /// the journal, so the key is not journaled whole.
+    pub fn get_stream_mut(
+        &mut self,
+        key: &[u8],
+        now: i64,
+        stats: &mut KeyspaceStats,
+    ) -> Option<&mut Entry> {
+        self.expire_if_due(key, now, stats);
+        let stored = self.data.table.stored_key(key)?;
+        self.touch(&stored);
+        self.dirty.push(Dirty::Stream(stored));
+        let entry = self.data.table.get_mut(key)?;
+        entry.last_access = now;
+        Some(entry)
+    }
+
     /// Stores `entry` under `key`, replacing any value and TTL.
     pub fn insert(&mut self, key: Bytes, entry: Entry) -> Option<Entry> {
         self.changed(key.clone());
@@ -290,7 +335,8 @@ impl Db {
         };
         let old = std::mem::replace(&mut entry.expire_at, at);
         let stored = self.stored_key(key);
-        self.changed(stored.clone());
+        self.touch(&stored);
+        self.dirty.push(Dirty::Expire(stored.clone()));
         if let Some(old) = old {
             self.data.expires.remove(&(old, stored.clone()));
         }
@@ -393,7 +439,7 @@ impl Db {
         // Most commands change one key: no de-duplication needed then.
         let many = self.dirty.len() > 1;
         let mut seen = ahash::AHashSet::new();
-        // A key whose final state is written anyway needs no appends.
+        // A key whose final state is written anyway needs no deltas.
         let put: ahash::AHashSet<Bytes> = if many {
             self.dirty
                 .iter()
@@ -418,6 +464,33 @@ impl Db {
                         });
                     }
                 }
+                Dirty::Expire(key) => {
+                    if !put.contains(&key) {
+                        if let Some(entry) = self.data.table.get(&key) {
+                            ops.push(Op::Expire {
+                                db: self.index,
+                                key,
+                                at: entry.expire_at,
+                            });
+                        }
+                    }
+                }
+                Dirty::Stream(key) => {
+                    let Some(entry) = self.data.table.get_mut(&key) else {
+                        continue;
+                    };
+                    let Value::Stream(stream) = &mut entry.value else {
+                        continue;
+                    };
+                    let stream_ops = stream.take_ops();
+                    if !stream_ops.is_empty() && !put.contains(&key) {
+                        ops.push(Op::Stream {
+                            db: self.index,
+                            key,
+                            ops: stream_ops,
+                        });
+                    }
+                }
                 Dirty::Flushed => {
                     seen.clear();
                     ops.push(Op::FlushDb { db: self.index });
@@ -426,12 +499,18 @@ impl Db {
                     if many && !seen.insert(key.clone()) {
                         continue;
                     }
-                    ops.push(match self.data.table.get(&key) {
-                        Some(entry) => Op::Put {
-                            db: self.index,
-                            key,
-                            entry: entry.clone(),
-                        },
+                    ops.push(match self.data.table.get_mut(&key) {
+                        Some(entry) => {
+                            if let Value::Stream(stream) = &mut entry.value {
+                                // The whole state is written: drop the deltas.
+                                stream.take_ops();
+                            }
+                            Op::Put {
+                                db: self.index,
+                                key,
+                                entry: entry.clone(),
+                            }
+                        }
                         None => Op::Del {
                             db: self.index,
                             key,
@@ -621,21 +700,47 @@ impl Keyspace {
                 let mut stats = KeyspaceStats::default();
                 let d = &mut self.dbs[db];
                 match d.get_mut(&key, i64::MIN, &mut stats) {
-                    Some(entry) => {
-                        let Value::Str(s) = &mut entry.value;
+                    Some(Entry {
+                        value: Value::Str(s),
+                        raw_encoding,
+                        ..
+                    }) => {
                         let mut grown = std::mem::take(s)
                             .try_into_mut()
                             .unwrap_or_else(|b| b.as_ref().into());
                         grown.extend_from_slice(&tail);
                         *s = grown.freeze();
-                        entry.raw_encoding = true;
+                        *raw_encoding = true;
                     }
+                    Some(_) => return Err("append to a key that is not a string".into()),
                     None => {
                         return Err(format!(
                             "append to missing key {:?}",
                             String::from_utf8_lossy(&key)
                         ))
                     }
+                }
+            }
+            Op::Expire { db, key, at } => {
+                let db = check(db, count)?;
+                // A key missing here is deleted later in the log.
+                self.dbs[db].set_expire(&key, at);
+            }
+            Op::Stream { db, key, ops } => {
+                let db = check(db, count)?;
+                let mut stats = KeyspaceStats::default();
+                match self.dbs[db].get_stream_mut(&key, i64::MIN, &mut stats) {
+                    Some(Entry {
+                        value: Value::Stream(stream),
+                        ..
+                    }) => {
+                        for op in ops {
+                            stream.apply(op);
+                        }
+                    }
+                    // Only a checkpoint's copy made after the key was deleted
+                    // or replaced lacks it; the log replaces it later too.
+                    _ => {}
                 }
             }
             Op::SwapDb { a, b } => {

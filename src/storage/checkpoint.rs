@@ -18,16 +18,18 @@
 use std::path::Path;
 use std::sync::Mutex;
 
+use ahash::AHashSet;
+
 use super::format::{
     decode_file_header, encode_file_header, encode_record, read_record, RecordType,
     CHECKPOINT_MAGIC, FILE_HEADER_LEN,
 };
 use super::io::Disk;
 use super::journal::Journal;
-use super::ops::encode_op;
+use super::ops::encode_put;
 use super::recovery::decode_entry;
 use super::StorageError;
-use crate::keyspace::{Keyspace, Op};
+use crate::keyspace::{Keyspace, Op, Value};
 
 /// Keys copied per hold of the keyspace lock.
 const BATCH_SLOTS: usize = 256;
@@ -56,6 +58,7 @@ pub fn write(
     journal: &Journal,
     disk: &dyn Disk,
     now: impl Fn() -> i64,
+    moved: &Mutex<AHashSet<u64>>,
 ) -> Result<CheckpointInfo, StorageError> {
     let dir = journal.dir().to_path_buf();
     'attempt: loop {
@@ -63,8 +66,11 @@ pub fn write(
             let mut ks = keyspace.lock().expect("keyspace lock");
             let (lsn, seq) = journal.roll_now()?;
             ks.set_checkpointing(true);
+            moved.lock().expect("moved lock").clear();
             (lsn, seq, ks.swaps(), ks.db_count())
         };
+        // Segments before the roll that live stream entries still use.
+        let mut referenced = AHashSet::new();
         // Whatever happens next, deltas come back once the copy is over.
         let _window = CopyWindow(keyspace);
         let tmp = dir.join(format!("checkpoint-{lsn:016}.tmp"));
@@ -96,14 +102,10 @@ pub fn write(
                             return;
                         }
                         op.clear();
-                        encode_op(
-                            &mut op,
-                            &Op::Put {
-                                db: db as u32,
-                                key: key.clone(),
-                                entry: entry.clone(),
-                            },
-                        );
+                        encode_put(&mut op, db as u32, key, entry);
+                        if let Value::Stream(s) = &entry.value {
+                            stream_segments(s, &mut referenced);
+                        }
                         encode_record(&mut chunk, RecordType::CheckpointEntry, &op);
                         keys += 1;
                     });
@@ -138,7 +140,8 @@ pub fn write(
                 disk.remove(&old).map_err(|e| StorageError::io(old, e))?;
             }
         }
-        let segments_removed = journal.drop_segments_before(seq)?;
+        referenced.extend(moved.lock().expect("moved lock").iter().copied());
+        let segments_removed = journal.drop_segments_before(seq, &referenced)?;
         return Ok(CheckpointInfo {
             lsn,
             keys,
@@ -146,6 +149,17 @@ pub fn write(
             segments_removed,
         });
     }
+}
+
+/// Adds the segments `stream`'s entries (and node masters) live in.
+pub fn stream_segments(stream: &crate::keyspace::Stream, into: &mut AHashSet<u64>) {
+    let mut last = None;
+    stream.for_each_loc(|loc| {
+        if last != Some(loc.seg) {
+            last = Some(loc.seg);
+            into.insert(u64::from(loc.seg));
+        }
+    });
 }
 
 /// Ends the final-state journaling window when the copy ends, however it

@@ -192,6 +192,11 @@ pub mod codec {
         out.extend_from_slice(&v.to_le_bytes());
     }
 
+    /// Appends a u64 LE.
+    pub fn put_u64(out: &mut Vec<u8>, v: u64) {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+
     /// Appends a length-prefixed byte string.
     pub fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
         put_u32(out, b.len() as u32);
@@ -237,6 +242,11 @@ pub mod codec {
         pub fn i64(&mut self) -> Option<i64> {
             self.take(8)
                 .map(|s| i64::from_le_bytes(s.try_into().expect("8 bytes")))
+        }
+
+        /// A u64 LE.
+        pub fn u64(&mut self) -> Option<u64> {
+            self.i64().map(|v| v as u64)
         }
 
         /// A length-prefixed byte string.

@@ -465,12 +465,20 @@ impl Journal {
         st.next_lsn - 1 > st.synced_lsn
     }
 
-    /// Sealed segments older than `seq`, which a checkpoint made dead:
-    /// removes their files and forgets them. Returns how many.
-    pub fn drop_segments_before(&self, seq: u64) -> Result<usize, StorageError> {
+    /// Sealed segments older than `seq`, which a checkpoint made dead,
+    /// except those in `keep` (they still hold live payloads): removes
+    /// their files and forgets them. Returns how many.
+    pub fn drop_segments_before(
+        &self,
+        seq: u64,
+        keep: &ahash::AHashSet<u64>,
+    ) -> Result<usize, StorageError> {
         let doomed: Vec<SegmentMeta> = {
             let mut st = self.state.lock().expect("journal lock");
-            let (dead, live): (Vec<_>, Vec<_>) = st.sealed.iter().partition(|s| s.seq < seq);
+            let (dead, live): (Vec<_>, Vec<_>) = st
+                .sealed
+                .iter()
+                .partition(|s| s.seq < seq && !keep.contains(&s.seq));
             st.sealed = live;
             dead
         };
@@ -587,7 +595,9 @@ mod tests {
         assert_eq!(moved.len(), 10);
         let first_new = moved[0].seq;
         assert!(first_new > old[9].seq, "copies go to the end of the log");
-        journal.drop_segments_before(first_new).unwrap();
+        journal
+            .drop_segments_before(first_new, &Default::default())
+            .unwrap();
         // The old segments are gone; the copies read back.
         assert!(journal.read_payload(old[0]).is_err());
         for (new, (_, body)) in moved.iter().zip(&written) {

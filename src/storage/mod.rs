@@ -24,6 +24,7 @@ pub mod io;
 pub mod journal;
 pub mod ops;
 pub mod recovery;
+pub mod stream_ops;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
@@ -121,6 +122,9 @@ pub struct Storage {
     pub recovery: Mutex<RecoveryStats>,
     /// Checkpoint bookkeeping.
     pub checkpoints: CheckpointState,
+    /// Segments of streams written whole to the log while a checkpoint
+    /// copies keys (see [`checkpoint`]).
+    moved: Mutex<ahash::AHashSet<u64>>,
     dir: PathBuf,
     mode: RecoveryMode,
 }
@@ -155,6 +159,7 @@ impl Storage {
             disk,
             recovery: Mutex::new(stats),
             checkpoints: CheckpointState::default(),
+            moved: Mutex::default(),
             dir,
             mode,
         };
@@ -178,6 +183,16 @@ impl Storage {
         let ops = keyspace.take_changes();
         if ops.is_empty() {
             return Ok(0);
+        }
+        if self.checkpoints.in_progress.load(Ordering::SeqCst) {
+            for op in &ops {
+                if let crate::keyspace::Op::Put { entry, .. } = op {
+                    if let crate::keyspace::Value::Stream(s) = &entry.value {
+                        let mut moved = self.moved.lock().expect("moved lock");
+                        checkpoint::stream_segments(s, &mut moved);
+                    }
+                }
+            }
         }
         let (lsn, _) = self
             .journal
@@ -217,7 +232,7 @@ impl Storage {
         keyspace: &Mutex<Keyspace>,
         now: impl Fn() -> i64,
     ) -> Result<checkpoint::CheckpointInfo, StorageError> {
-        let result = checkpoint::write(keyspace, &self.journal, &*self.disk, &now);
+        let result = checkpoint::write(keyspace, &self.journal, &*self.disk, &now, &self.moved);
         let c = &self.checkpoints;
         match &result {
             Ok(info) => {

@@ -10,8 +10,11 @@
 //!   3 FlushDb  db u32
 //!   4 SwapDb   a u32, b u32
 //!   5 Append   db u32, key bytes, tail bytes
+//!   6 Expire   db u32, key bytes, expire_at i64 (i64::MIN = none)
+//!   7 Stream   db u32, key bytes, stream ops (see `stream_ops`)
 //! value      type u8, then by type:
 //!   1 string   bytes
+//!   2 stream   a whole stream (see `stream_ops`)
 //! bytes      len u32, then len bytes
 //! ```
 //! All integers are little-endian.
@@ -19,6 +22,7 @@
 use bytes::Bytes;
 
 use super::format::codec::{put_bytes, put_i64, put_u32, Reader};
+use super::stream_ops::{decode_stream, decode_stream_ops, encode_stream, encode_stream_ops};
 use crate::keyspace::{Entry, Op, Value};
 
 const PUT: u8 = 1;
@@ -26,24 +30,47 @@ const DEL: u8 = 2;
 const FLUSHDB: u8 = 3;
 const SWAPDB: u8 = 4;
 const APPEND: u8 = 5;
+const EXPIRE: u8 = 6;
+const STREAM_OPS: u8 = 7;
 const NO_EXPIRY: i64 = i64::MIN;
 const STRING: u8 = 1;
+const STREAM: u8 = 2;
+
+/// Encodes a `Put` of `entry` at `key` without building the op (a
+/// checkpoint writes every key this way, so it never clones a stream).
+pub fn encode_put(out: &mut Vec<u8>, db: u32, key: &[u8], entry: &Entry) {
+    out.push(PUT);
+    put_u32(out, db);
+    put_bytes(out, key);
+    put_i64(out, entry.expire_at().unwrap_or(NO_EXPIRY));
+    out.push(entry.raw_encoding as u8);
+    match &entry.value {
+        Value::Str(s) => {
+            out.push(STRING);
+            put_bytes(out, s);
+        }
+        Value::Stream(s) => {
+            out.push(STREAM);
+            encode_stream(out, s);
+        }
+    }
+}
 
 /// Encodes one op.
 pub fn encode_op(out: &mut Vec<u8>, op: &Op) {
     match op {
-        Op::Put { db, key, entry } => {
-            out.push(PUT);
+        Op::Put { db, key, entry } => encode_put(out, *db, key, entry),
+        Op::Expire { db, key, at } => {
+            out.push(EXPIRE);
             put_u32(out, *db);
             put_bytes(out, key);
-            put_i64(out, entry.expire_at().unwrap_or(NO_EXPIRY));
-            out.push(entry.raw_encoding as u8);
-            match &entry.value {
-                Value::Str(s) => {
-                    out.push(STRING);
-                    put_bytes(out, s);
-                }
-            }
+            put_i64(out, at.unwrap_or(NO_EXPIRY));
+        }
+        Op::Stream { db, key, ops } => {
+            out.push(STREAM_OPS);
+            put_u32(out, *db);
+            put_bytes(out, key);
+            encode_stream_ops(out, ops);
         }
         Op::Del { db, key } => {
             out.push(DEL);
@@ -89,6 +116,7 @@ pub fn decode_op(r: &mut Reader<'_>, now: i64) -> Option<Op> {
             let flags = r.u8()?;
             let value = match r.u8()? {
                 STRING => Value::Str(bytes(r)?),
+                STREAM => Value::Stream(Box::new(decode_stream(r)?)),
                 _ => return None,
             };
             Op::Put {
@@ -102,6 +130,16 @@ pub fn decode_op(r: &mut Reader<'_>, now: i64) -> Option<Op> {
             key: bytes(r)?,
         },
         FLUSHDB => Op::FlushDb { db: r.u32()? },
+        EXPIRE => Op::Expire {
+            db: r.u32()?,
+            key: bytes(r)?,
+            at: Some(r.i64()?).filter(|&at| at != NO_EXPIRY),
+        },
+        STREAM_OPS => Op::Stream {
+            db: r.u32()?,
+            key: bytes(r)?,
+            ops: decode_stream_ops(r)?,
+        },
         APPEND => Op::Append {
             db: r.u32()?,
             key: bytes(r)?,

@@ -71,13 +71,6 @@ pub fn recover(
     }
     segments.sort_unstable();
     checkpoints.sort_unstable();
-    for pair in segments.windows(2) {
-        if pair[1] != pair[0] + 1 {
-            return Err(StorageError::Missing {
-                file: dir.join(segment_name(pair[0] + 1)).display().to_string(),
-            });
-        }
-    }
 
     let mut stats = RecoveryStats::default();
     if let Some(&lsn) = checkpoints.last() {
@@ -88,7 +81,39 @@ pub fn recover(
         info!("loaded checkpoint {} ({keys} keys)", path.display());
     }
 
+    // Segments wholly before the checkpoint stay only while live stream
+    // entries keep payloads in them: they are not replayed, and numbers
+    // between them may be gone. Replay starts at the last segment that
+    // begins at or before the checkpoint's LSN.
     let mut metas = Vec::new();
+    if stats.checkpoint_lsn > 0 {
+        let mut start = 0;
+        for (i, &seq) in segments.iter().enumerate() {
+            match segment_base(dir, disk, seq)? {
+                Some(base) if base <= stats.checkpoint_lsn => start = i,
+                _ => break,
+            }
+        }
+        for &seq in &segments[..start] {
+            let path = dir.join(segment_name(seq));
+            let len = data_len(disk, &path)?;
+            let base_lsn = segment_base(dir, disk, seq)?.unwrap_or_default();
+            metas.push(SegmentMeta {
+                seq,
+                base_lsn,
+                len: len as u64,
+            });
+        }
+        segments.drain(..start);
+    }
+    for pair in segments.windows(2) {
+        if pair[1] != pair[0] + 1 {
+            return Err(StorageError::Missing {
+                file: dir.join(segment_name(pair[0] + 1)).display().to_string(),
+            });
+        }
+    }
+    let archived_count = metas.len();
     let mut next_lsn = stats.checkpoint_lsn.max(1);
     let mut skipped_before = false;
     let last_index = segments.len().wrapping_sub(1);
@@ -111,7 +136,8 @@ pub fn recover(
         let base_lsn = decode_file_header(data, SEGMENT_MAGIC, &file)?;
         // Each segment continues where the previous one ended; the first
         // must not start after what the checkpoint covers.
-        let expected = if metas.is_empty() {
+        let first = metas.len() == archived_count;
+        let expected = if first {
             stats.checkpoint_lsn.max(1)
         } else {
             next_lsn
@@ -119,8 +145,7 @@ pub fn recover(
         // Skipped damage may have hidden more than one record, so after it a
         // later start is tolerated too.
         let gap_tolerated = skipped_before && base_lsn > expected;
-        if (metas.is_empty() && base_lsn > expected)
-            || (!metas.is_empty() && base_lsn != expected && !gap_tolerated)
+        if (first && base_lsn > expected) || (!first && base_lsn != expected && !gap_tolerated)
         {
             return Err(StorageError::Corrupt {
                 file,
@@ -219,6 +244,20 @@ pub fn recover(
         },
         stats,
     ))
+}
+
+/// The base LSN in segment `seq`'s header; `None` if the header is
+/// incomplete.
+fn segment_base(dir: &Path, disk: &dyn Disk, seq: u64) -> Result<Option<u64>, StorageError> {
+    let path = dir.join(segment_name(seq));
+    let map = disk
+        .map(&path)
+        .map_err(|e| StorageError::io(path.clone(), e))?;
+    let data: &[u8] = map.as_deref().unwrap_or(&[]);
+    if data.len() < FILE_HEADER_LEN {
+        return Ok(None);
+    }
+    decode_file_header(data, SEGMENT_MAGIC, &path.display().to_string()).map(Some)
 }
 
 fn data_len(disk: &dyn Disk, path: &Path) -> Result<usize, StorageError> {
@@ -371,7 +410,9 @@ mod tests {
         let entry = db
             .get_mut_for_append(key, Bytes::from_static(tail), 0, &mut stats)
             .unwrap();
-        let Value::Str(s) = &mut entry.value;
+        let Value::Str(s) = &mut entry.value else {
+            panic!("{key:?} holds no string");
+        };
         let mut grown = s.to_vec();
         grown.extend_from_slice(tail);
         *s = grown.into();
