@@ -134,6 +134,10 @@ pub struct Config {
     pub recovery: RecoveryMode,
     /// Size at which the journal starts a new segment.
     pub journal_segment_size: u64,
+    /// Entries per stream node (Redis's `stream-node-max-entries`).
+    pub stream_node_max_entries: u64,
+    /// Bytes per stream node (Redis's `stream-node-max-bytes`).
+    pub stream_node_max_bytes: u64,
     /// Checkpoint automatically when the log has grown by this percentage
     /// of the last checkpoint's size (0 turns it off).
     pub auto_aof_rewrite_percentage: u64,
@@ -157,6 +161,8 @@ impl Default for Config {
             config_file: None,
             recovery: RecoveryMode::Strict,
             journal_segment_size: 64 * 1024 * 1024,
+            stream_node_max_entries: 100,
+            stream_node_max_bytes: 4096,
             auto_aof_rewrite_percentage: 100,
             auto_aof_rewrite_min_size: 64 * 1024 * 1024,
         }
@@ -170,6 +176,8 @@ pub const PARAMS: &[&str] = &[
     "journal-segment-size",
     "auto-aof-rewrite-percentage",
     "auto-aof-rewrite-min-size",
+    "stream-node-max-entries",
+    "stream-node-max-bytes",
     "port",
     "bind",
     "dir",
@@ -361,7 +369,23 @@ impl Config {
                 if n < 4096 {
                     return Err(invalid("argument must be at least 4096"));
                 }
+                // Stream entries address segments with 32-bit offsets.
+                if n > 2 << 30 {
+                    return Err(invalid("argument must be at most 2gb"));
+                }
                 self.journal_segment_size = n;
+            }
+            "stream-node-max-entries" => {
+                self.stream_node_max_entries = value
+                    .parse::<i64>()
+                    .ok()
+                    .and_then(|n| u64::try_from(n).ok())
+                    .filter(|&n| n <= i64::MAX as u64)
+                    .ok_or_else(|| invalid("argument couldn't be parsed into an integer"))?;
+            }
+            "stream-node-max-bytes" => {
+                self.stream_node_max_bytes = parse_memory(value)
+                    .ok_or_else(|| invalid("argument must be a memory value"))?;
             }
             "auto-aof-rewrite-percentage" => {
                 self.auto_aof_rewrite_percentage = value
@@ -402,6 +426,8 @@ impl Config {
             }
             .into(),
             "journal-segment-size" => self.journal_segment_size.to_string(),
+            "stream-node-max-entries" => self.stream_node_max_entries.to_string(),
+            "stream-node-max-bytes" => self.stream_node_max_bytes.to_string(),
             "auto-aof-rewrite-percentage" => self.auto_aof_rewrite_percentage.to_string(),
             "auto-aof-rewrite-min-size" => self.auto_aof_rewrite_min_size.to_string(),
             "enable-debug-command" => match self.enable_debug_command {
@@ -529,6 +555,12 @@ pub struct Cli {
     /// Journal segment size [default: 64mb].
     #[arg(long = "journal-segment-size")]
     pub journal_segment_size: Option<String>,
+    /// Entries per stream node [default: 100].
+    #[arg(long = "stream-node-max-entries")]
+    pub stream_node_max_entries: Option<String>,
+    /// Bytes per stream node [default: 4096].
+    #[arg(long = "stream-node-max-bytes")]
+    pub stream_node_max_bytes: Option<String>,
     /// Checkpoint when the log grew by this % of the last checkpoint [default: 100].
     #[arg(long = "auto-aof-rewrite-percentage")]
     pub auto_aof_rewrite_percentage: Option<String>,
@@ -575,6 +607,8 @@ impl Cli {
             ("enable-debug-command", self.enable_debug_command),
             ("recovery", self.recovery),
             ("journal-segment-size", self.journal_segment_size),
+            ("stream-node-max-entries", self.stream_node_max_entries),
+            ("stream-node-max-bytes", self.stream_node_max_bytes),
             (
                 "auto-aof-rewrite-percentage",
                 self.auto_aof_rewrite_percentage,

@@ -17,6 +17,7 @@ pub mod keys;
 pub mod object;
 pub mod persistence;
 pub mod server;
+pub mod streams;
 pub mod strings;
 pub mod table;
 pub mod transactions;
@@ -90,6 +91,7 @@ pub fn families() -> &'static [&'static [CommandSpec]] {
         connection::COMMANDS,
         transactions::COMMANDS,
         strings::COMMANDS,
+        streams::COMMANDS,
         keys::COMMANDS,
         expire::COMMANDS,
         object::COMMANDS,

@@ -171,6 +171,10 @@ pub struct Db {
     dirty: Vec<Dirty>,
     /// Watchers stay with the database number: SWAPDB swaps `data` only.
     watchers: AHashMap<Bytes, Vec<WatchFlag>>,
+    /// Keys blocked clients wait on (they stay with the number too).
+    waited: ahash::AHashSet<Bytes>,
+    /// Waited-on keys changed since the blocked clients were last tried.
+    ready: Vec<Bytes>,
 }
 
 #[derive(Debug, Default)]
@@ -366,6 +370,7 @@ impl Db {
             }
         }
         self.data = DbData::default();
+        self.wake_all_waited();
         // Changes to keys before the flush no longer matter.
         self.dirty.clear();
         self.dirty.push(Dirty::Flushed);
@@ -522,8 +527,26 @@ impl Db {
         self.dirty = dirty;
     }
 
+    /// Marks or unmarks `key` as waited on by blocked clients.
+    pub fn set_waited(&mut self, key: Bytes, on: bool) {
+        if on {
+            self.waited.insert(key);
+        } else {
+            self.waited.remove(&key);
+        }
+    }
+
+    /// Marks every waited-on key ready (FLUSHDB, SWAPDB).
+    fn wake_all_waited(&mut self) {
+        let keys: Vec<Bytes> = self.waited.iter().cloned().collect();
+        self.ready.extend(keys);
+    }
+
     /// Flags every watcher of `key`: the key changed.
     pub fn touch(&mut self, key: &[u8]) {
+        if !self.waited.is_empty() && self.waited.contains(key) {
+            self.ready.push(Bytes::copy_from_slice(key));
+        }
         if self.watchers.is_empty() {
             return;
         }
@@ -561,6 +584,8 @@ pub struct Keyspace {
     checkpointing: bool,
     /// Counters for INFO stats.
     pub stats: KeyspaceStats,
+    /// Blocked clients (XREAD/XREADGROUP BLOCK).
+    pub blocking: crate::server::blocking::Registry,
 }
 
 impl Keyspace {
@@ -577,6 +602,7 @@ impl Keyspace {
             swaps: 0,
             checkpointing: false,
             stats: KeyspaceStats::default(),
+            blocking: Default::default(),
         }
     }
 
@@ -628,6 +654,8 @@ impl Keyspace {
         self.swaps += 1;
         let (x, y, _) = self.two_dbs(a, b);
         std::mem::swap(&mut x.data, &mut y.data);
+        x.wake_all_waited();
+        y.wake_all_waited();
         self.dbs[a].touch_existing_watched();
         self.dbs[b].touch_existing_watched();
     }
@@ -655,9 +683,23 @@ impl Keyspace {
             mine.touch_existing_watched();
             std::mem::swap(&mut mine.data, &mut theirs.data);
             mine.touch_existing_watched();
+            mine.wake_all_waited();
             mine.dirty.clear();
         }
         self.pending_ops.clear();
+    }
+
+    /// Waited-on keys that changed since the last call, by database.
+    pub fn take_ready(&mut self) -> Vec<(usize, Bytes)> {
+        let mut out = Vec::new();
+        for (i, db) in self.dbs.iter_mut().enumerate() {
+            for key in db.ready.drain(..) {
+                if !out.iter().any(|(d, k)| *d == i && *k == key) {
+                    out.push((i, key));
+                }
+            }
+        }
+        out
     }
 
     /// The changes made since the last call, in an order that replays to

@@ -31,6 +31,9 @@ pub enum Reply {
     Array(Vec<Reply>),
     /// RESP3 `%n`; RESP2 a flat array of keys and values.
     Map(Vec<(Reply, Reply)>),
+    /// RESP3 `%n`; RESP2 an array of `[key, value]` pairs (XREAD's
+    /// per-stream results).
+    PairMap(Vec<(Reply, Reply)>),
     /// RESP3 `~n`; RESP2 an array.
     Set(Vec<Reply>),
     /// RESP3 `,1.5`; RESP2 a bulk string.
@@ -84,6 +87,21 @@ impl Reply {
                     int_line(out, b'*', 2 * pairs.len() as i64);
                 }
                 for (k, v) in pairs {
+                    k.encode(out, resp3);
+                    v.encode(out, resp3);
+                }
+            }
+            Reply::PairMap(pairs) if resp3 => {
+                int_line(out, b'%', pairs.len() as i64);
+                for (k, v) in pairs {
+                    k.encode(out, resp3);
+                    v.encode(out, resp3);
+                }
+            }
+            Reply::PairMap(pairs) => {
+                int_line(out, b'*', pairs.len() as i64);
+                for (k, v) in pairs {
+                    out.put_slice(b"*2\r\n");
                     k.encode(out, resp3);
                     v.encode(out, resp3);
                 }

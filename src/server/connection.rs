@@ -12,7 +12,7 @@ use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tracing::debug;
 
-use super::{dispatch, AfterLock, ClientHandle, Session, Shared};
+use super::{blocking, dispatch, AfterLock, ClientHandle, Session, Shared};
 use crate::config::FsyncPolicy;
 use crate::error::{self, CommandError};
 use crate::protocol::{Limits, Reply, RequestDecoder};
@@ -73,6 +73,30 @@ pub async fn serve(
                 Ok(Some(words)) => {
                     let skip = std::mem::take(&mut session.skip_next);
                     let mut reply = dispatch::run(&shared, &mut session, words);
+                    if let Some((rx, timeout)) = session.waiting.take() {
+                        // Earlier replies go out before the wait starts.
+                        if !flush_replies(&shared, &mut session, &mut stream, &mut wbuf).await {
+                            cancel_wait(&shared, id);
+                            break 'conn;
+                        }
+                        let waited = wait_blocked(
+                            &shared,
+                            &mut stream,
+                            &mut rbuf,
+                            &handle,
+                            &mut shutdown,
+                            rx,
+                            timeout,
+                        )
+                        .await;
+                        match waited {
+                            Some((served, lsn)) => {
+                                session.unflushed_lsn = session.unflushed_lsn.max(lsn);
+                                reply = served;
+                            }
+                            None => break 'conn,
+                        }
+                    }
                     if let Some(AfterLock::Checkpoint { wait, reload }) = session.after_lock.take()
                     {
                         if wait {
@@ -111,32 +135,8 @@ pub async fn serve(
                 }
             }
         }
-        // Replies that acknowledge writes wait until the writes are in the
-        // OS (and, under `always`, on disk). If that fails, the client gets
-        // no acknowledgement: the connection closes.
-        if session.unflushed_lsn > 0 {
-            let lsn = std::mem::take(&mut session.unflushed_lsn);
-            let journal = &shared.storage.journal;
-            let durable = match journal.flush(lsn) {
-                Ok(()) if journal.policy() == FsyncPolicy::Always => {
-                    journal.wait_durable(lsn).await
-                }
-                other => other,
-            };
-            if let Err(e) = durable {
-                debug!("client {id}: closing, its writes could not be made durable: {e}");
-                break 'conn;
-            }
-        }
-        if !wbuf.is_empty() {
-            shared
-                .stats
-                .total_net_output_bytes
-                .fetch_add(wbuf.len() as u64, Ordering::Relaxed);
-            if stream.write_all(&wbuf).await.is_err() {
-                break 'conn;
-            }
-            wbuf.clear();
+        if !flush_replies(&shared, &mut session, &mut stream, &mut wbuf).await {
+            break 'conn;
         }
         if closing {
             break;
@@ -161,4 +161,102 @@ pub async fn serve(
         session.unwatch_all(&mut keyspace);
     }
     shared.clients.unregister(id);
+}
+
+/// Writes the buffered replies, after the writes they acknowledge are in
+/// the OS (and, under `always`, on disk). False if the connection must
+/// close: the writes could not be made durable, or the socket failed.
+async fn flush_replies(
+    shared: &Shared,
+    session: &mut Session,
+    stream: &mut TcpStream,
+    wbuf: &mut BytesMut,
+) -> bool {
+    if session.unflushed_lsn > 0 {
+        let lsn = std::mem::take(&mut session.unflushed_lsn);
+        let journal = &shared.storage.journal;
+        let durable = match journal.flush(lsn) {
+            Ok(()) if journal.policy() == FsyncPolicy::Always => journal.wait_durable(lsn).await,
+            other => other,
+        };
+        if let Err(e) = durable {
+            debug!(
+                "client {}: closing, its writes could not be made durable: {e}",
+                session.id
+            );
+            return false;
+        }
+    }
+    if !wbuf.is_empty() {
+        shared
+            .stats
+            .total_net_output_bytes
+            .fetch_add(wbuf.len() as u64, Ordering::Relaxed);
+        if stream.write_all(wbuf).await.is_err() {
+            return false;
+        }
+        wbuf.clear();
+    }
+    true
+}
+
+fn cancel_wait(shared: &Shared, id: u64) {
+    let mut keyspace = shared.keyspace.lock().expect("keyspace lock");
+    blocking::cancel(&mut keyspace, id);
+}
+
+/// Waits, without the keyspace lock, for a blocked read's reply: served by
+/// a write, its timeout (a null reply), or the end of the connection
+/// (`None`). Bytes the client sends meanwhile are kept for later.
+async fn wait_blocked(
+    shared: &Shared,
+    stream: &mut TcpStream,
+    rbuf: &mut BytesMut,
+    handle: &ClientHandle,
+    shutdown: &mut watch::Receiver<bool>,
+    mut rx: tokio::sync::oneshot::Receiver<blocking::Served>,
+    timeout: Option<std::time::Duration>,
+) -> Option<blocking::Served> {
+    let id = handle.id;
+    let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
+    let mut timed_out = false;
+    loop {
+        let sleep = async {
+            match deadline {
+                Some(at) if !timed_out => tokio::time::sleep_until(at).await,
+                _ => std::future::pending().await,
+            }
+        };
+        if rbuf.capacity() - rbuf.len() < READ_CHUNK / 4 {
+            rbuf.reserve(READ_CHUNK);
+        }
+        tokio::select! {
+            served = &mut rx => return served.ok(),
+            _ = sleep => {
+                let mut keyspace = shared.keyspace.lock().expect("keyspace lock");
+                if blocking::cancel(&mut keyspace, id) {
+                    return Some((Reply::NullArray, 0));
+                }
+                // Served just now: the reply is on its way.
+                timed_out = true;
+            }
+            read = stream.read_buf(rbuf) => match read {
+                Ok(0) | Err(_) => {
+                    cancel_wait(shared, id);
+                    return None;
+                }
+                Ok(n) => {
+                    shared.stats.total_net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
+                }
+            },
+            _ = handle.kill_signal.notified() => {
+                cancel_wait(shared, id);
+                return None;
+            }
+            _ = shutdown.changed() => {
+                cancel_wait(shared, id);
+                return None;
+            }
+        }
+    }
 }

@@ -69,17 +69,38 @@ pub fn run(shared: &Shared, session: &mut Session, words: Vec<Bytes>) -> Reply {
         session,
     };
     let reply = execute(&mut ctx, lookup.id, command);
+    if let Some(request) = session.block_request.take() {
+        let rx = super::blocking::register(&mut keyspace, session.id, session.db, request.read);
+        session.waiting = Some((rx, request.timeout));
+    }
+    // Blocked clients whose keys this command changed are served now, in
+    // the order they blocked, before any other command runs.
+    super::blocking::serve_ready(&mut keyspace, shared, shared.clock.now_ms());
+    let outbox = keyspace.blocking.take_outbox();
     // What the command changed goes to the log before the lock is let go,
     // so the log's order is the execution order.
-    match shared.journal_changes(&mut keyspace) {
-        Ok(0) => reply,
+    let reply = match shared.journal_changes(&mut keyspace) {
+        Ok(0) => {
+            super::blocking::deliver(outbox, session.unflushed_lsn);
+            reply
+        }
         Ok(lsn) => {
             session.unflushed_lsn = lsn;
+            super::blocking::deliver(outbox, lsn);
             reply
         }
         // The journal failed meanwhile: never acknowledge what it lost.
-        Err(e) => Reply::Error(error::misconf(&e.to_string())),
-    }
+        Err(e) => {
+            let e = error::misconf(&e.to_string());
+            let failed = outbox
+                .into_iter()
+                .map(|(tx, _)| (tx, Reply::Error(e.clone())))
+                .collect();
+            super::blocking::deliver(failed, 0);
+            Reply::Error(e)
+        }
+    };
+    reply
 }
 
 /// Parses the words of a command found by `lookup`.
@@ -156,8 +177,11 @@ fn failed(shared: &Shared, id: usize, e: CommandError) -> Reply {
 /// Parses and runs a queued command inside EXEC (the lock is already held).
 pub fn run_queued(ctx: &mut Ctx<'_>, queued: Queued) -> Reply {
     let id = queued.lookup.id;
-    match parse(queued.lookup, queued.words) {
+    ctx.session.in_exec = true;
+    let reply = match parse(queued.lookup, queued.words) {
         Ok(command) => execute(ctx, id, command),
         Err(e) => failed(ctx.shared, id, e),
-    }
+    };
+    ctx.session.in_exec = false;
+    reply
 }

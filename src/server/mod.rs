@@ -1,5 +1,6 @@
 //! The network server: listener, connections, shared state.
 
+pub mod blocking;
 mod clients;
 mod connection;
 pub mod dispatch;

@@ -74,6 +74,16 @@ pub struct Session {
     pub shutdown_requested: bool,
     /// Work to do once the keyspace lock is released.
     pub after_lock: Option<AfterLock>,
+    /// A blocking read that found nothing and wants to wait (set by
+    /// XREAD/XREADGROUP, registered by the dispatcher under the lock).
+    pub block_request: Option<super::blocking::BlockRequest>,
+    /// The registered wait: where the reply comes, and for how long.
+    pub waiting: Option<(
+        tokio::sync::oneshot::Receiver<super::blocking::Served>,
+        Option<std::time::Duration>,
+    )>,
+    /// EXEC is running queued commands (blocking reads must not block).
+    pub in_exec: bool,
     /// LSN of the last record this connection's commands appended and has
     /// not yet made durable; 0 when none.
     pub unflushed_lsn: u64,
@@ -99,6 +109,9 @@ impl Session {
             suppress_current: false,
             close_after_reply: false,
             shutdown_requested: false,
+            block_request: None,
+            waiting: None,
+            in_exec: false,
             unflushed_lsn: 0,
             after_lock: None,
             is_local,

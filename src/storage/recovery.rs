@@ -145,8 +145,7 @@ pub fn recover(
         // Skipped damage may have hidden more than one record, so after it a
         // later start is tolerated too.
         let gap_tolerated = skipped_before && base_lsn > expected;
-        if (first && base_lsn > expected) || (!first && base_lsn != expected && !gap_tolerated)
-        {
+        if (first && base_lsn > expected) || (!first && base_lsn != expected && !gap_tolerated) {
             return Err(StorageError::Corrupt {
                 file,
                 offset: 0,

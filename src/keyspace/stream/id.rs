@@ -74,15 +74,9 @@ mod tests {
     #[test]
     fn next_and_prev_carry_across_the_sequence() {
         assert_eq!(StreamId::new(5, 1).next(), Some(StreamId::new(5, 2)));
-        assert_eq!(
-            StreamId::new(5, u64::MAX).next(),
-            Some(StreamId::new(6, 0))
-        );
+        assert_eq!(StreamId::new(5, u64::MAX).next(), Some(StreamId::new(6, 0)));
         assert_eq!(StreamId::MAX.next(), None);
-        assert_eq!(
-            StreamId::new(6, 0).prev(),
-            Some(StreamId::new(5, u64::MAX))
-        );
+        assert_eq!(StreamId::new(6, 0).prev(), Some(StreamId::new(5, u64::MAX)));
         assert_eq!(StreamId::MIN.prev(), None);
         assert!(StreamId::new(1, 9) < StreamId::new(2, 0));
         assert_eq!(StreamId::new(12, 3).to_string(), "12-3");

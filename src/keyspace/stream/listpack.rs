@@ -78,7 +78,9 @@ pub fn canonical_i64(s: &[u8]) -> Option<i64> {
         if !d.is_ascii_digit() {
             return None;
         }
-        magnitude = magnitude.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
+        magnitude = magnitude
+            .checked_mul(10)?
+            .checked_add(u64::from(d - b'0'))?;
     }
     if negative {
         if magnitude <= i64::MAX as u64 + 1 {
@@ -103,9 +105,8 @@ pub fn master_fixed_size<'a>(fields: impl ExactSizeIterator<Item = &'a [u8]>) ->
 /// master's, the values, and the element count at the end.
 pub fn entry_size(same_fields: bool, ms_delta: i64, seq_delta: i64, pairs: &[&[u8]]) -> u64 {
     let numfields = (pairs.len() / 2) as i64;
-    let mut size = int_size(if same_fields { 2 } else { 0 })
-        + int_size(ms_delta)
-        + int_size(seq_delta);
+    let mut size =
+        int_size(if same_fields { 2 } else { 0 }) + int_size(ms_delta) + int_size(seq_delta);
     let mut elements = numfields + 3;
     if !same_fields {
         size += int_size(numfields);

@@ -353,7 +353,10 @@ impl Stream {
 
     /// The last live entry.
     pub fn last(&self) -> Option<(StreamId, Loc)> {
-        self.nodes.values().rev().find_map(|n| n.entries.last().copied())
+        self.nodes
+            .values()
+            .rev()
+            .find_map(|n| n.entries.last().copied())
     }
 
     /// The first live ID, or `0-0` when empty (Redis's `first_id`).
@@ -409,7 +412,10 @@ impl Stream {
     /// The tail node's master entry: its ID and payload position, for
     /// [`Stream::place`]'s caller to read the master field names from.
     pub fn tail_master(&self) -> Option<(StreamId, Loc)> {
-        self.nodes.values().next_back().map(|n| (n.master, n.master_loc))
+        self.nodes
+            .values()
+            .next_back()
+            .map(|n| (n.master, n.master_loc))
     }
 
     /// The tail node's master field names if they are cached.
@@ -672,7 +678,12 @@ impl Stream {
 
     /// Gives pending entries to `consumer` with these (ID, delivery time,
     /// delivery count). The group and consumer must exist.
-    pub fn set_pending(&mut self, group: &Bytes, consumer: &Bytes, entries: Vec<(StreamId, i64, u64)>) {
+    pub fn set_pending(
+        &mut self,
+        group: &Bytes,
+        consumer: &Bytes,
+        entries: Vec<(StreamId, i64, u64)>,
+    ) {
         if entries.is_empty() {
             return;
         }
@@ -693,7 +704,11 @@ impl Stream {
         let Some(g) = self.groups.get_mut(group) else {
             return 0;
         };
-        let removed: Vec<StreamId> = ids.iter().copied().filter(|&id| g.remove_pending(id)).collect();
+        let removed: Vec<StreamId> = ids
+            .iter()
+            .copied()
+            .filter(|&id| g.remove_pending(id))
+            .collect();
         let n = removed.len() as u64;
         if n > 0 {
             self.pending_ops.push(StreamOp::PelDel {
@@ -760,7 +775,8 @@ impl Stream {
         if group.entries_read != ENTRIES_READ_UNKNOWN && !self.range_has_tombstones(Some(id)) {
             group.entries_read + 1
         } else if self.entries_added > 0 {
-            self.estimate_entries_read(id).unwrap_or(ENTRIES_READ_UNKNOWN)
+            self.estimate_entries_read(id)
+                .unwrap_or(ENTRIES_READ_UNKNOWN)
         } else {
             group.entries_read
         }

@@ -13,7 +13,14 @@ fn filled(n: u64, value: &[u8], limits: NodeLimits) -> Stream {
         let p = pairs(value);
         let fields = s.tail_master().map(|_| vec![Bytes::from_static(b"field")]);
         let placement = s.place(id, &p, fields.as_deref(), limits);
-        s.add(id, Loc { seg: 1, offset: i as u32 }, placement);
+        s.add(
+            id,
+            Loc {
+                seg: 1,
+                offset: i as u32,
+            },
+            placement,
+        );
     }
     s
 }
@@ -111,7 +118,13 @@ fn ranges_run_both_ways_across_nodes() {
     let mut back = fwd.clone();
     back.reverse();
     assert_eq!(rev, back);
-    assert_eq!(s.get(StreamId::new(121, 0)), Some(Loc { seg: 1, offset: 121 }));
+    assert_eq!(
+        s.get(StreamId::new(121, 0)),
+        Some(Loc {
+            seg: 1,
+            offset: 121
+        })
+    );
     assert_eq!(s.get(StreamId::new(120, 0)), None);
 }
 
