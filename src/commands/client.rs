@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use super::args::{is, parse_i64_opt};
+use super::args::{is, parse_i64, parse_i64_opt};
 use super::connection::check_client_name;
 use super::{boxed, Args, CommandSpec, CommandTable, Ctx, Execute, Kind, Simple};
 use crate::error::{self, CommandError};
@@ -111,6 +111,14 @@ static SUBCOMMANDS: &[CommandSpec] = &[
         ReplyMode::parse,
     ),
     sub(
+        "unblock",
+        -3,
+        ADMIN_FLAGS,
+        "5.0.0",
+        "Ends another connection's blocking read, as a timeout or an error.",
+        Unblock::parse,
+    ),
+    sub(
         "no-evict",
         3,
         ADMIN_FLAGS,
@@ -181,6 +189,51 @@ fn help() -> Reply {
             .map(|l| Reply::Status(Bytes::from_static(l.as_bytes())))
             .collect(),
     )
+}
+
+/// CLIENT UNBLOCK id [TIMEOUT|ERROR]
+struct Unblock {
+    id: i64,
+    error: bool,
+}
+
+impl Unblock {
+    fn parse(mut args: Args) -> Result<Box<dyn Execute>, CommandError> {
+        let id = parse_i64(&args.next_arg()?)?;
+        let error = match args.try_next() {
+            None => false,
+            Some(a) if is(&a, "TIMEOUT") => false,
+            Some(a) if is(&a, "ERROR") => true,
+            Some(_) => {
+                return Err(CommandError::new_static(
+                    "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR",
+                ))
+            }
+        };
+        if !args.is_empty() {
+            return Err(error::SYNTAX);
+        }
+        boxed(Unblock { id, error })
+    }
+}
+
+impl Execute for Unblock {
+    fn execute(self: Box<Self>, ctx: &mut Ctx<'_>) -> Reply {
+        let reply = if self.error {
+            Reply::Error(CommandError::new_static(
+                "UNBLOCKED client unblocked via CLIENT UNBLOCK",
+            ))
+        } else {
+            Reply::NullArray
+        };
+        let Ok(id) = u64::try_from(self.id) else {
+            return Reply::Int(0);
+        };
+        if self.error && ctx.keyspace.blocking.is_blocked(id) {
+            ctx.shared.stats.count_error(b"UNBLOCKED");
+        }
+        Reply::Int(crate::server::blocking::unblock(ctx.keyspace, id, reply) as i64)
+    }
 }
 
 fn on_off(mut args: Args) -> Result<Box<dyn Execute>, CommandError> {

@@ -771,18 +771,16 @@ impl Keyspace {
             Op::Stream { db, key, ops } => {
                 let db = check(db, count)?;
                 let mut stats = KeyspaceStats::default();
-                match self.dbs[db].get_stream_mut(&key, i64::MIN, &mut stats) {
-                    Some(Entry {
-                        value: Value::Stream(stream),
-                        ..
-                    }) => {
-                        for op in ops {
-                            stream.apply(op);
-                        }
+                // Only a checkpoint's copy made after the key was deleted or
+                // replaced lacks the stream; the log replaces it later too.
+                if let Some(Entry {
+                    value: Value::Stream(stream),
+                    ..
+                }) = self.dbs[db].get_stream_mut(&key, i64::MIN, &mut stats)
+                {
+                    for op in ops {
+                        stream.apply(op);
                     }
-                    // Only a checkpoint's copy made after the key was deleted
-                    // or replaced lacks it; the log replaces it later too.
-                    _ => {}
                 }
             }
             Op::SwapDb { a, b } => {

@@ -79,7 +79,7 @@ pub fn run(shared: &Shared, session: &mut Session, words: Vec<Bytes>) -> Reply {
     let outbox = keyspace.blocking.take_outbox();
     // What the command changed goes to the log before the lock is let go,
     // so the log's order is the execution order.
-    let reply = match shared.journal_changes(&mut keyspace) {
+    match shared.journal_changes(&mut keyspace) {
         Ok(0) => {
             super::blocking::deliver(outbox, session.unflushed_lsn);
             reply
@@ -99,8 +99,7 @@ pub fn run(shared: &Shared, session: &mut Session, words: Vec<Bytes>) -> Reply {
             super::blocking::deliver(failed, 0);
             Reply::Error(e)
         }
-    };
-    reply
+    }
 }
 
 /// Parses the words of a command found by `lookup`.

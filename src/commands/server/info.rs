@@ -126,7 +126,11 @@ fn info_section(ctx: &mut Ctx<'_>, name: &str, out: &mut String) {
             field(out, "connected_clients", shared.clients.len());
             field(out, "cluster_connections", 0);
             field(out, "maxclients", maxclients);
-            field(out, "blocked_clients", 0);
+            let blocking = &ctx.keyspace.blocking;
+            let (keys, on_nokey) = blocking.blocking_keys();
+            field(out, "blocked_clients", blocking.blocked_clients());
+            field(out, "total_blocking_keys", keys);
+            field(out, "total_blocking_keys_on_nokey", on_nokey);
             field(out, "tracking_clients", 0);
             field(out, "clients_in_timeout_table", 0);
         }

@@ -164,10 +164,7 @@ pub(super) fn parse_xadd(mut args: Args) -> Result<Box<dyn Execute>, CommandErro
     let key = args.next_arg()?;
     let (trim, nomkstream, id) = parse_trim_options(&mut args, true)?;
     let id = id.ok_or_else(|| error::wrong_arity("xadd"))?;
-    let pairs = args.rest();
-    if pairs.is_empty() || pairs.len() % 2 != 0 {
-        return Err(error::wrong_arity("xadd"));
-    }
+    // The ID is checked before the field count, as Redis does.
     let id = if id[..] == b"*"[..] {
         NewId::Auto
     } else if let Some(ms) = id.strip_suffix(b"-*") {
@@ -179,6 +176,10 @@ pub(super) fn parse_xadd(mut args: Args) -> Result<Box<dyn Execute>, CommandErro
         }
         NewId::Exact(id)
     };
+    let pairs = args.rest();
+    if pairs.is_empty() || !pairs.len().is_multiple_of(2) {
+        return Err(error::wrong_arity("xadd"));
+    }
     boxed(XAdd {
         key,
         nomkstream,
@@ -191,6 +192,9 @@ pub(super) fn parse_xadd(mut args: Args) -> Result<Box<dyn Execute>, CommandErro
 impl XAdd {
     /// The new entry's ID after `last`, or the error XADD gives.
     fn next_id(&self, last: StreamId, now: i64) -> Result<StreamId, CommandError> {
+        if last == StreamId::MAX {
+            return Err(EXHAUSTED);
+        }
         let id = match self.id {
             NewId::Auto => {
                 let now = now.max(0) as u64;

@@ -147,7 +147,7 @@ pub(crate) fn split_streams(rest: Vec<Bytes>) -> Result<(Vec<Bytes>, Vec<Bytes>)
     if rest.is_empty() {
         return Err(error::SYNTAX);
     }
-    if rest.len() % 2 != 0 {
+    if !rest.len().is_multiple_of(2) {
         return Err(CommandError::new_static(
             "ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' must be specified.",
         ));
