@@ -35,7 +35,9 @@ fn dump(srv: &TestServer) -> BTreeMap<(usize, Vec<u8>), KeyState> {
             if entry.expire_at().is_some_and(|at| now > at) {
                 continue;
             }
-            let Value::Str(v) = &entry.value;
+            let Value::Str(v) = &entry.value else {
+                panic!("this workload writes strings only");
+            };
             out.insert(
                 (i, key.to_vec()),
                 (v.to_vec(), entry.expire_at(), entry.raw_encoding),
