@@ -50,6 +50,7 @@ fn value_in(srv: &TestServer, db: usize, key: &str) -> Option<String> {
         .find(|(k, _)| k.as_ref() == key.as_bytes())
         .map(|(_, e)| match &e.value {
             Value::Str(s) => String::from_utf8_lossy(s).into_owned(),
+            Value::Stream(s) => format!("<stream of {}>", s.len()),
         });
     found
 }
