@@ -271,7 +271,15 @@ async fn config_get_in_both_protocols() {
             cmd(&mut con, &["CONFIG", "GET", "*max*"]).await.unwrap();
         let mut names: Vec<&String> = got.keys().collect();
         names.sort();
-        assert_eq!(names, ["maxclients", "proto-max-bulk-len"]);
+        assert_eq!(
+            names,
+            [
+                "maxclients",
+                "proto-max-bulk-len",
+                "stream-node-max-bytes",
+                "stream-node-max-entries"
+            ]
+        );
         let got: HashMap<String, String> =
             cmd(&mut con, &["CONFIG", "GET", "nosuch"]).await.unwrap();
         assert!(got.is_empty());

@@ -8,6 +8,8 @@ use crate::error::{self, CommandError};
 #[derive(Debug)]
 pub struct Args {
     items: std::vec::IntoIter<Bytes>,
+    /// The command (or subcommand) name as the client typed it.
+    typed_name: Option<Bytes>,
 }
 
 impl Args {
@@ -15,7 +17,22 @@ impl Args {
     pub fn new(items: Vec<Bytes>) -> Self {
         Args {
             items: items.into_iter(),
+            typed_name: None,
         }
+    }
+
+    /// Wraps the arguments that follow `name`, the command or subcommand
+    /// word as the client typed it (some errors repeat it).
+    pub fn named(items: Vec<Bytes>, name: Option<Bytes>) -> Self {
+        Args {
+            items: items.into_iter(),
+            typed_name: name,
+        }
+    }
+
+    /// The command or subcommand word as typed, when known.
+    pub fn typed_name(&self) -> Option<&Bytes> {
+        self.typed_name.as_ref()
     }
 
     /// Arguments left.

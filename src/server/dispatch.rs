@@ -109,7 +109,7 @@ pub fn parse(lookup: Lookup, mut words: Vec<Bytes>) -> Result<Box<dyn Execute>, 
         unreachable!("lookup resolves containers to their subcommands");
     };
     let args = words.split_off(lookup.skip);
-    parser(Args::new(args))
+    parser(Args::named(args, words.pop()))
 }
 
 /// Runs a parsed command with the keyspace locked, counting its call.

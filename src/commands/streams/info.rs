@@ -76,11 +76,9 @@ fn no_group(key: &[u8], group: &[u8]) -> CommandError {
     ))
 }
 
-/// Redis names the subcommand as the client typed it in this error; the
-/// parser only sees the arguments after it, so it is spelled as clients
-/// usually send it.
-fn stream_syntax() -> CommandError {
-    error::subcommand_syntax(b"STREAM", "xinfo")
+/// Redis names the subcommand as the client typed it in this error.
+fn stream_syntax(typed: &[u8]) -> CommandError {
+    error::subcommand_syntax(typed, "xinfo")
 }
 
 fn id_reply(id: StreamId) -> Reply {
@@ -140,6 +138,11 @@ struct XInfoStream {
 }
 
 fn parse_view(mut args: Args) -> Result<StreamView, CommandError> {
+    let typed = args
+        .typed_name()
+        .cloned()
+        .unwrap_or_else(|| Bytes::from_static(b"STREAM"));
+    let stream_syntax = || stream_syntax(&typed);
     let Some(opt) = args.try_next() else {
         return Ok(StreamView::Plain);
     };
