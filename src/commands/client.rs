@@ -81,7 +81,7 @@ static SUBCOMMANDS: &[CommandSpec] = &[
         "Describes this connection.",
         |_| {
             boxed(Simple(|ctx| {
-                let line = describe(&ctx.session.handle, ctx.now);
+                let line = describe(&ctx.session.handle, ctx.now, false);
                 Reply::Verbatim(Bytes::from(line + "\n"))
             }))
         },
@@ -404,7 +404,11 @@ impl Execute for List {
             {
                 continue;
             }
-            text.push_str(&describe(&client, ctx.now));
+            text.push_str(&describe(
+                &client,
+                ctx.now,
+                ctx.keyspace.blocking.is_blocked(client.id),
+            ));
             text.push('\n');
         }
         Reply::Verbatim(Bytes::from(text))
@@ -413,7 +417,7 @@ impl Execute for List {
 
 /// One CLIENT LIST line, with Redis's fields. Buffer and memory figures
 /// Sluice does not track per client are reported as 0.
-fn describe(client: &ClientHandle, now: i64) -> String {
+fn describe(client: &ClientHandle, now: i64, blocked: bool) -> String {
     let names = client.names.lock().expect("names lock").clone();
     let text = |v: &Option<Bytes>| {
         v.as_ref()
@@ -425,7 +429,11 @@ fn describe(client: &ClientHandle, now: i64) -> String {
         .map(|id| CommandTable::global().entry(id).full_name.clone())
         .unwrap_or_else(|| "NULL".into());
     let multi = client.multi().map_or(-1, |n| n as i64);
-    let flags = if client.multi().is_some() { "x" } else { "N" };
+    let flags = match (client.multi().is_some(), blocked) {
+        (true, _) => "x",
+        (false, true) => "b",
+        (false, false) => "N",
+    };
     format!(
         "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={flags} db={} sub=0 psub=0 ssub=0 multi={multi} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={cmd} user=default redir=-1 resp={} lib-name={} lib-ver={}",
         client.id,
