@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use super::read::{keyed_reply, parse_block_timeout, split_streams};
+use super::read::{keyed_reply, parse_block_timeout};
 use super::{entry_reply, get_stream, get_stream_mut, parse_bound, parse_id, parse_id_with};
 use crate::commands::args::{is, parse_i64, parse_i64_opt};
 use crate::commands::{boxed, Args, CommandSpec, Ctx, Execute};
@@ -38,6 +38,13 @@ const MISSING_GROUP_OPTION: CommandError =
     CommandError::new_static("ERR Missing GROUP option for XREADGROUP");
 const DOLLAR_IN_XREADGROUP: CommandError = CommandError::new_static(
     "ERR The $ ID is meaningless in the context of XREADGROUP: you want to read the history of this consumer by specifying a proper ID, or use the > ID to get new messages. The $ ID would just return an empty result set.",
+);
+const PLUS_IN_XREADGROUP: CommandError = CommandError::new_static(
+    "ERR The + ID is meaningless in the context of XREADGROUP: you want to read the history of this consumer by specifying a proper ID, or use the > ID to get new messages. The + ID would just return an empty result set.",
+);
+/// Redis 7.4's wording (7.0 said "Unbalanced XREAD list of streams").
+const UNBALANCED: CommandError = CommandError::new_static(
+    "ERR Unbalanced 'xreadgroup' list of streams: for each stream key an ID or '>' must be specified.",
 );
 const UNBLOCKED_NO_KEY: CommandError =
     CommandError::new_static("UNBLOCKED the stream key no longer exists");
@@ -478,14 +485,18 @@ pub(super) fn parse_xreadgroup(mut args: Args) -> Result<Box<dyn Execute>, Comma
             return Err(error::SYNTAX);
         }
     }
-    let rest = rest.ok_or(error::SYNTAX)?;
-    let (keys, ids) = split_streams(rest)?;
+    let mut keys = rest.ok_or(error::SYNTAX)?;
+    if !keys.len().is_multiple_of(2) {
+        return Err(UNBALANCED);
+    }
+    let ids = keys.split_off(keys.len() / 2);
     let (group, consumer) = names.ok_or(MISSING_GROUP_OPTION)?;
     let from = ids
         .iter()
         .map(|id| match &id[..] {
             b">" => GroupFrom::New,
             b"$" => GroupFrom::Bad(DOLLAR_IN_XREADGROUP),
+            b"+" => GroupFrom::Bad(PLUS_IN_XREADGROUP),
             _ => match parse_id(id) {
                 Ok(id) => GroupFrom::History(id),
                 Err(e) => GroupFrom::Bad(e),
@@ -587,7 +598,9 @@ impl XReadGroup {
                         replies.push(entry_reply(shared, id, loc)?);
                     }
                     stream.set_group(&self.group, cursor.last_id, cursor.entries_read);
-                    stream.set_consumer(&self.group, &self.consumer, now, now);
+                    // Only entries that enter the PEL make the consumer active.
+                    let active = if self.noack { active } else { now };
+                    stream.set_consumer(&self.group, &self.consumer, now, active);
                     if !self.noack {
                         let pel = entries.iter().map(|&(id, _)| (id, now, 1)).collect();
                         stream.set_pending(&self.group, &self.consumer, pel);
