@@ -156,8 +156,11 @@ fn parse_view(mut args: Args) -> Result<StreamView, CommandError> {
             if !is(&args.next_arg()?, "COUNT") {
                 return Err(stream_syntax());
             }
-            // Negative counts mean "no limit", like 0.
-            count = parse_i64(&args.next_arg()?)?.max(0) as usize;
+            // A negative count falls back to the default, as in Redis.
+            let n = parse_i64(&args.next_arg()?)?;
+            if n >= 0 {
+                count = usize::try_from(n).unwrap_or(usize::MAX);
+            }
         }
         _ => return Err(stream_syntax()),
     }
