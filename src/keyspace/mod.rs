@@ -7,6 +7,7 @@
 //! transactions correct without each command having to remember it.
 
 pub mod glob;
+mod op;
 pub mod stream;
 mod table;
 
@@ -17,6 +18,7 @@ use std::sync::Arc;
 use ahash::AHashMap;
 use bytes::Bytes;
 
+pub use op::Op;
 pub use stream::{Stream, StreamOp};
 pub use table::KeyTable;
 
@@ -98,67 +100,6 @@ enum Dirty {
     Expire(Bytes),
     /// This stream recorded changes of its own ([`Stream::take_ops`]).
     Stream(Bytes),
-}
-
-/// One change to the keyspace, as the journal records it: a key's final
-/// state after a command, or a database-wide operation.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Op {
-    /// `key` in database `db` now holds `entry`.
-    Put {
-        /// Database number.
-        db: u32,
-        /// The key.
-        key: Bytes,
-        /// Its value and metadata.
-        entry: Entry,
-    },
-    /// `key` in database `db` no longer exists.
-    Del {
-        /// Database number.
-        db: u32,
-        /// The key.
-        key: Bytes,
-    },
-    /// Database `db` was emptied.
-    FlushDb {
-        /// Database number.
-        db: u32,
-    },
-    /// `tail` was appended to the string at `key` in database `db`.
-    Append {
-        /// Database number.
-        db: u32,
-        /// The key.
-        key: Bytes,
-        /// The bytes appended.
-        tail: Bytes,
-    },
-    /// The expiry of `key` in database `db` is now `at`.
-    Expire {
-        /// Database number.
-        db: u32,
-        /// The key.
-        key: Bytes,
-        /// Absolute expiry in Unix ms, or none.
-        at: Option<i64>,
-    },
-    /// The stream at `key` in database `db` changed like this.
-    Stream {
-        /// Database number.
-        db: u32,
-        /// The key.
-        key: Bytes,
-        /// The changes, in order.
-        ops: Vec<StreamOp>,
-    },
-    /// Databases `a` and `b` swapped contents.
-    SwapDb {
-        /// One database number.
-        a: u32,
-        /// The other.
-        b: u32,
-    },
 }
 
 /// One numbered database.

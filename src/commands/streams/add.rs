@@ -216,17 +216,17 @@ impl XAdd {
 }
 
 /// Appends an entry's payload to the log and the entry to `stream`.
-pub(super) fn append_entry(
+fn append_entry(
     shared: &Shared,
     stream: &mut Stream,
     id: StreamId,
     pairs: &[Bytes],
+    limits: NodeLimits,
 ) -> Result<(), CommandError> {
     let parts: Vec<&[u8]> = pairs.iter().map(|p| &p[..]).collect();
     if parts.iter().map(|p| p.len() as u64).sum::<u64>() > 1 << 30 {
         return Err(TOO_LARGE);
     }
-    let limits = node_limits(shared);
     if let Some((master, loc)) = stream.tail_master() {
         if stream.cached_tail_fields().is_none() {
             let names = read_field_names(shared, loc)?;
@@ -291,7 +291,7 @@ impl XAdd {
         limits: NodeLimits,
     ) -> Result<StreamId, CommandError> {
         let id = self.next_id(stream.last_id(), now)?;
-        append_entry(shared, stream, id, &self.pairs)?;
+        append_entry(shared, stream, id, &self.pairs, limits)?;
         if let Some(trim) = self.trim {
             stream.trim(trim.resolve(limits));
         }

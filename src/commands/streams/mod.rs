@@ -7,13 +7,16 @@
 //!
 //! - `add.rs`: XADD, XTRIM, XDEL, XSETID
 //! - `read.rs`: XRANGE, XREVRANGE, XLEN, XREAD
-//! - `groups.rs`: XGROUP, XREADGROUP, XACK, XPENDING, XCLAIM, XAUTOCLAIM
+//! - `groups.rs`: XGROUP and shared group helpers; `readgroup.rs`:
+//!   XREADGROUP; `pending.rs`: XACK, XPENDING, XCLAIM, XAUTOCLAIM
 //! - `info.rs`: XINFO
 
 mod add;
 mod groups;
 mod info;
+mod pending;
 mod read;
+mod readgroup;
 
 use bytes::Bytes;
 
@@ -119,7 +122,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         (0, 0, 0),
         "5.0.0",
         "Reads entries for a consumer of a group, waiting if asked.",
-        groups::parse_xreadgroup,
+        readgroup::parse_xreadgroup,
     ),
     stream(
         "xack",
@@ -128,7 +131,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         (1, 1, 1),
         "5.0.0",
         "Acknowledges entries a group's consumer processed.",
-        groups::parse_xack,
+        pending::parse_xack,
     ),
     stream(
         "xpending",
@@ -137,7 +140,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         (1, 1, 1),
         "5.0.0",
         "Lists a group's delivered but unacknowledged entries.",
-        groups::parse_xpending,
+        pending::parse_xpending,
     ),
     stream(
         "xclaim",
@@ -146,7 +149,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         (1, 1, 1),
         "5.0.0",
         "Takes pending entries over for another consumer.",
-        groups::parse_xclaim,
+        pending::parse_xclaim,
     ),
     stream(
         "xautoclaim",
@@ -155,7 +158,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         (1, 1, 1),
         "6.2.0",
         "Takes over pending entries idle for long enough, scanning by cursor.",
-        groups::parse_xautoclaim,
+        pending::parse_xautoclaim,
     ),
     CommandSpec {
         name: "xgroup",
@@ -311,8 +314,13 @@ pub(crate) fn pos(loc: Loc) -> Pos {
     }
 }
 
-/// Reads an entry's field/value pairs from the log as reply items.
-pub(crate) fn read_fields(shared: &Shared, loc: Loc) -> Result<Vec<Reply>, CommandError> {
+/// Reads the entry at `loc` from the log and hands its parts (field,
+/// value, field, value …) to `f`, which copies out what it needs.
+fn with_parts<T>(
+    shared: &Shared,
+    loc: Loc,
+    f: impl FnOnce(Vec<&[u8]>) -> T,
+) -> Result<T, CommandError> {
     let payload = shared
         .storage
         .journal
@@ -320,26 +328,28 @@ pub(crate) fn read_fields(shared: &Shared, loc: Loc) -> Result<Vec<Reply>, Comma
         .map_err(|e| CommandError::new(format!("ERR stream entry unreadable: {e}")))?;
     let parts = crate::keyspace::stream::payload::decode(&payload)
         .ok_or_else(|| CommandError::new_static("ERR stream entry unreadable: bad payload"))?;
-    Ok(parts
-        .into_iter()
-        .map(|p| Reply::Bulk(Bytes::copy_from_slice(p)))
-        .collect())
+    Ok(f(parts))
+}
+
+/// Reads an entry's field/value pairs from the log as reply items.
+pub(crate) fn read_fields(shared: &Shared, loc: Loc) -> Result<Vec<Reply>, CommandError> {
+    with_parts(shared, loc, |parts| {
+        parts
+            .into_iter()
+            .map(|p| Reply::Bulk(Bytes::copy_from_slice(p)))
+            .collect()
+    })
 }
 
 /// Reads the field names of the entry at `loc` (a node's master fields).
 pub(crate) fn read_field_names(shared: &Shared, loc: Loc) -> Result<Vec<Bytes>, CommandError> {
-    let payload = shared
-        .storage
-        .journal
-        .read_payload(pos(loc))
-        .map_err(|e| CommandError::new(format!("ERR stream entry unreadable: {e}")))?;
-    let parts = crate::keyspace::stream::payload::decode(&payload)
-        .ok_or_else(|| CommandError::new_static("ERR stream entry unreadable: bad payload"))?;
-    Ok(parts
-        .into_iter()
-        .step_by(2)
-        .map(Bytes::copy_from_slice)
-        .collect())
+    with_parts(shared, loc, |parts| {
+        parts
+            .into_iter()
+            .step_by(2)
+            .map(Bytes::copy_from_slice)
+            .collect()
+    })
 }
 
 /// One entry as replies show it: `[id, [field, value, …]]`.

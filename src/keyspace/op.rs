@@ -1,0 +1,66 @@
+//! The operations the journal records for keyspace changes.
+
+use bytes::Bytes;
+
+use super::{Entry, StreamOp};
+
+/// One change to the keyspace, as the journal records it: a key's final
+/// state after a command, or a database-wide operation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Op {
+    /// `key` in database `db` now holds `entry`.
+    Put {
+        /// Database number.
+        db: u32,
+        /// The key.
+        key: Bytes,
+        /// Its value and metadata.
+        entry: Entry,
+    },
+    /// `key` in database `db` no longer exists.
+    Del {
+        /// Database number.
+        db: u32,
+        /// The key.
+        key: Bytes,
+    },
+    /// Database `db` was emptied.
+    FlushDb {
+        /// Database number.
+        db: u32,
+    },
+    /// `tail` was appended to the string at `key` in database `db`.
+    Append {
+        /// Database number.
+        db: u32,
+        /// The key.
+        key: Bytes,
+        /// The bytes appended.
+        tail: Bytes,
+    },
+    /// The expiry of `key` in database `db` is now `at`.
+    Expire {
+        /// Database number.
+        db: u32,
+        /// The key.
+        key: Bytes,
+        /// Absolute expiry in Unix ms, or none.
+        at: Option<i64>,
+    },
+    /// The stream at `key` in database `db` changed like this.
+    Stream {
+        /// Database number.
+        db: u32,
+        /// The key.
+        key: Bytes,
+        /// The changes, in order.
+        ops: Vec<StreamOp>,
+    },
+    /// Databases `a` and `b` swapped contents.
+    SwapDb {
+        /// One database number.
+        a: u32,
+        /// The other.
+        b: u32,
+    },
+}
