@@ -19,7 +19,7 @@ use ahash::AHashMap;
 use bytes::Bytes;
 
 pub use op::Op;
-pub use stream::{Stream, StreamOp};
+pub use stream::{Loc, Stream, StreamOp};
 pub use table::KeyTable;
 
 /// A value stored under a key.
@@ -246,6 +246,29 @@ impl Db {
         let entry = self.data.table.get_mut(key)?;
         entry.last_access = now;
         Some(entry)
+    }
+
+    /// Points the stream at `key` at new payload positions after
+    /// compaction copied them forward (`map`: old position to new). Readers
+    /// see the same stream, so watchers are not flagged; the change is
+    /// journaled as the stream's `Relocate` op. Returns how many positions
+    /// changed.
+    pub fn relocate_stream(&mut self, key: &[u8], map: impl Fn(Loc) -> Option<Loc>) -> usize {
+        let Some(stored) = self.data.table.stored_key(key) else {
+            return 0;
+        };
+        let Some(Entry {
+            value: Value::Stream(stream),
+            ..
+        }) = self.data.table.get_mut(key)
+        else {
+            return 0;
+        };
+        let n = stream.relocate(map);
+        if n > 0 {
+            self.dirty.push(Dirty::Stream(stored));
+        }
+        n
     }
 
     /// Stores `entry` under `key`, replacing any value and TTL.

@@ -12,14 +12,17 @@
 //! (`Keyspace::set_checkpointing`). Only SWAPDB moves keys
 //! between databases behind the copy's back; a checkpoint that sees one
 //! starts over. The file is written under a temporary name, fsynced,
-//! renamed, and the directory fsynced; only then are older segments and
-//! checkpoints deleted.
+//! renamed, and the directory fsynced; only then are older checkpoints
+//! and segments deleted: every segment before the roll that no live stream
+//! payload is in, and those whose few live payloads [`compact`] copied
+//! forward.
 
 use std::path::Path;
 use std::sync::Mutex;
 
 use ahash::AHashSet;
 
+use super::compact::{self, LiveMap};
 use super::format::{
     decode_file_header, encode_file_header, encode_record, read_record, RecordType,
     CHECKPOINT_MAGIC, FILE_HEADER_LEN,
@@ -69,8 +72,9 @@ pub fn write(
             moved.lock().expect("moved lock").clear();
             (lsn, seq, ks.swaps(), ks.db_count())
         };
-        // Segments before the roll that live stream entries still use.
-        let mut referenced = AHashSet::new();
+        // Where live stream payloads are (segments before the roll that
+        // they use must stay, or be copied forward).
+        let mut live = LiveMap::default();
         // Whatever happens next, deltas come back once the copy is over.
         let _window = CopyWindow(keyspace);
         let tmp = dir.join(format!("checkpoint-{lsn:016}.tmp"));
@@ -104,7 +108,7 @@ pub fn write(
                         op.clear();
                         encode_put(&mut op, db as u32, key, entry);
                         if let Value::Stream(s) = &entry.value {
-                            stream_segments(s, &mut referenced);
+                            live.note(db, key, s, seq);
                         }
                         encode_record(&mut chunk, RecordType::CheckpointEntry, &op);
                         keys += 1;
@@ -140,8 +144,15 @@ pub fn write(
                 disk.remove(&old).map_err(|e| StorageError::io(old, e))?;
             }
         }
-        referenced.extend(moved.lock().expect("moved lock").iter().copied());
-        let segments_removed = journal.drop_segments_before(seq, &referenced)?;
+        let mut keep = live.referenced();
+        let doomed = compact::candidates(journal, seq, &live)?;
+        if !doomed.is_empty() && compact::copy_forward(keyspace, journal, &live, &doomed, swaps)? {
+            keep.retain(|s| !doomed.contains(s));
+        }
+        // Streams written whole to the log since the roll may still point
+        // anywhere they pointed then.
+        keep.extend(moved.lock().expect("moved lock").iter().copied());
+        let segments_removed = journal.drop_segments_before(seq, &keep)?;
         return Ok(CheckpointInfo {
             lsn,
             keys,

@@ -180,6 +180,14 @@ pub fn read_record(data: &[u8], offset: usize) -> Result<(RawRecord<'_>, usize),
     ))
 }
 
+/// The end of the record at `offset` by its length field alone (no CRC
+/// check), if it fits in `data`.
+pub fn record_end(data: &[u8], offset: usize) -> Option<usize> {
+    let len = u32::from_le_bytes(data.get(offset..offset + 4)?.try_into().ok()?) as usize;
+    let end = offset.checked_add(RECORD_HEADER_LEN)?.checked_add(len)?;
+    (end <= data.len()).then_some(end)
+}
+
 /// Little helpers for the payload encodings built on top of records.
 pub mod codec {
     /// Appends a u32 LE.

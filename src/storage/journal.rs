@@ -23,7 +23,10 @@ use memmap2::Mmap;
 use tokio::sync::watch;
 use tracing::{error, info};
 
-use super::format::{encode_file_header, encode_record, read_record, RecordType, SEGMENT_MAGIC};
+use super::format::{
+    encode_file_header, encode_record, read_record, record_end, RecordType, FILE_HEADER_LEN,
+    SEGMENT_MAGIC,
+};
 use super::io::{Disk, LogFile};
 use super::StorageError;
 use crate::config::FsyncPolicy;
@@ -46,6 +49,9 @@ pub struct SegmentMeta {
     pub base_lsn: u64,
     /// Length in bytes.
     pub len: u64,
+    /// Records in it, when known (a segment kept from before the last
+    /// checkpoint is not read at start-up; it is counted when needed).
+    pub records: Option<u64>,
 }
 
 /// The file name of segment `seq`.
@@ -281,6 +287,7 @@ impl Journal {
             seq: old.seq,
             base_lsn: old.base_lsn,
             len: old.written_len,
+            records: Some(st.next_lsn - old.base_lsn),
         });
         info!("journal: started segment {}", segment_name(st.current.seq));
         Ok(st.next_lsn)
@@ -390,24 +397,7 @@ impl Journal {
                 self.write_buffered(&mut st)?;
             }
         }
-        let mut maps = self.maps.lock().expect("maps lock");
-        let needs_map = maps.get(&pos.seq).is_none_or(|m| {
-            (m.len() as u64) < pos.offset + super::format::RECORD_HEADER_LEN as u64
-        });
-        if needs_map {
-            let map = self
-                .disk
-                .map(&path)
-                .map_err(|e| StorageError::io(path.clone(), e))?
-                .ok_or_else(|| StorageError::Corrupt {
-                    file: path.display().to_string(),
-                    offset: pos.offset,
-                    reason: "empty segment".into(),
-                })?;
-            maps.insert(pos.seq, Arc::new(map));
-        }
-        let map = maps[&pos.seq].clone();
-        drop(maps);
+        let map = self.map_segment_covering(pos.seq, pos.offset)?;
         let mut record = read_record(&map, pos.offset as usize);
         if matches!(record, Err(super::format::BadRecord::Truncated)) {
             // The map predates the record's last bytes: map again.
@@ -431,6 +421,29 @@ impl Journal {
                 reason: e.to_string(),
             }),
         }
+    }
+
+    /// The map of segment `seq`, mapped again if the one held ends before
+    /// `offset` plus a record header.
+    fn map_segment_covering(&self, seq: u64, offset: u64) -> Result<Arc<Mmap>, StorageError> {
+        let path = self.dir.join(segment_name(seq));
+        let mut maps = self.maps.lock().expect("maps lock");
+        let needs_map = maps
+            .get(&seq)
+            .is_none_or(|m| (m.len() as u64) < offset + super::format::RECORD_HEADER_LEN as u64);
+        if needs_map {
+            let map = self
+                .disk
+                .map(&path)
+                .map_err(|e| StorageError::io(path.clone(), e))?
+                .ok_or_else(|| StorageError::Corrupt {
+                    file: path.display().to_string(),
+                    offset,
+                    reason: "empty segment".into(),
+                })?;
+            maps.insert(seq, Arc::new(map));
+        }
+        Ok(maps[&seq].clone())
     }
 
     /// Copies the payload records at `positions` to the end of the log (for
@@ -463,6 +476,43 @@ impl Journal {
     pub fn pending_fsync(&self) -> bool {
         let st = self.state.lock().expect("journal lock");
         st.next_lsn - 1 > st.synced_lsn
+    }
+
+    /// Sequence numbers and record counts of the sealed segments older than
+    /// `seq` (compaction weighs their live entries against this). A count
+    /// not known yet is found by walking the segment's record headers.
+    pub fn record_counts_before(&self, seq: u64) -> Result<Vec<(u64, u64)>, StorageError> {
+        let unknown: Vec<u64> = {
+            let st = self.state.lock().expect("journal lock");
+            st.sealed
+                .iter()
+                .filter(|s| s.seq < seq && s.records.is_none())
+                .map(|s| s.seq)
+                .collect()
+        };
+        let mut counted = Vec::with_capacity(unknown.len());
+        for s in unknown {
+            let map = self.map_segment_covering(s, 0)?;
+            let mut offset = FILE_HEADER_LEN;
+            let mut n = 0u64;
+            while let Some(next) = record_end(&map, offset) {
+                n += 1;
+                offset = next;
+            }
+            counted.push((s, n));
+        }
+        let mut st = self.state.lock().expect("journal lock");
+        for meta in &mut st.sealed {
+            if let Some(&(_, n)) = counted.iter().find(|(s, _)| *s == meta.seq) {
+                meta.records = Some(n);
+            }
+        }
+        Ok(st
+            .sealed
+            .iter()
+            .filter(|s| s.seq < seq)
+            .filter_map(|s| Some((s.seq, s.records?)))
+            .collect())
     }
 
     /// Sealed segments older than `seq`, which a checkpoint made dead,

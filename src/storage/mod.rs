@@ -14,11 +14,13 @@
 //! execution order under the keyspace lock and written to the OS before
 //! any reply that depends on them is sent; `appendfsync` decides when they
 //! are fsynced (see [`crate::config::FsyncPolicy`]). The byte layout is in
-//! [`format`] and [`ops`]; start-up in [`recovery`]; checkpoints and
-//! compaction in [`checkpoint`]; every file operation goes through
-//! [`io::Disk`] so tests can inject failures.
+//! [`format`] and [`ops`]; start-up in [`recovery`]; checkpoints in
+//! [`checkpoint`], and the copying forward of live payloads in
+//! [`compact`]; every file operation goes through [`io::Disk`] so tests can
+//! inject failures.
 
 pub mod checkpoint;
+pub mod compact;
 pub mod format;
 pub mod io;
 pub mod journal;

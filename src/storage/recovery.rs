@@ -13,7 +13,8 @@ use std::path::Path;
 use tracing::{info, warn};
 
 use super::format::{
-    decode_file_header, read_record, BadRecord, RecordType, FILE_HEADER_LEN, SEGMENT_MAGIC,
+    decode_file_header, read_record, record_end, BadRecord, RecordType, FILE_HEADER_LEN,
+    SEGMENT_MAGIC,
 };
 use super::io::Disk;
 use super::journal::{segment_name, LogTail, SegmentMeta};
@@ -102,6 +103,7 @@ pub fn recover(
                 seq,
                 base_lsn,
                 len: len as u64,
+                records: None,
             });
         }
         segments.drain(..start);
@@ -206,7 +208,7 @@ pub fn recover(
                     // record (or the end); the length itself may be what is
                     // damaged, so otherwise resume at the next intact record.
                     // Nothing is cut: this is not the log's torn tail.
-                    let by_len = skip_len(data, offset)
+                    let by_len = record_end(data, offset)
                         .filter(|&n| n == data.len() || read_record(data, n).is_ok());
                     match by_len.or_else(|| next_intact_record(data, offset + 1)) {
                         Some(next) => {
@@ -231,6 +233,7 @@ pub fn recover(
             seq,
             base_lsn,
             len: end as u64,
+            records: Some(lsn - base_lsn),
         });
         next_lsn = lsn;
         skipped_before = skipped_here;
@@ -278,7 +281,7 @@ fn is_torn_tail(data: &[u8], offset: usize, bad: &BadRecord) -> bool {
     if data[offset..].iter().all(|&b| b == 0) {
         return true;
     }
-    if matches!(skip_len(data, offset), Some(next) if next >= data.len()) {
+    if matches!(record_end(data, offset), Some(next) if next >= data.len()) {
         return true;
     }
     next_intact_record(data, offset + 1).is_none()
@@ -292,15 +295,6 @@ fn next_intact_record(data: &[u8], from: usize) -> Option<usize> {
         // The type byte is the cheap test; the CRC decides.
         RecordType::from_byte(data[at + 8]).is_some() && read_record(data, at).is_ok()
     })
-}
-
-/// The end of the record at `offset` by its length field, if it fits.
-fn skip_len(data: &[u8], offset: usize) -> Option<usize> {
-    let len = u32::from_le_bytes(data.get(offset..offset + 4)?.try_into().ok()?) as usize;
-    let end = offset
-        .checked_add(super::format::RECORD_HEADER_LEN)?
-        .checked_add(len)?;
-    (end <= data.len()).then_some(end)
 }
 
 /// `prefix` + 16 digits + `suffix` → the number.

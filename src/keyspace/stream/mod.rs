@@ -711,21 +711,46 @@ impl Stream {
 
     /// Points entries (and node masters) at new log positions after their
     /// payloads were copied forward; `map` gives the new position of an
-    /// old one, or `None` to leave it.
-    pub fn relocate(&mut self, map: impl Fn(Loc) -> Option<Loc>) -> Vec<(StreamId, Loc)> {
-        let mut moved = Vec::new();
-        for node in self.nodes.values_mut() {
+    /// old one, or `None` to leave it. Records a `Relocate` op; returns how
+    /// many positions changed.
+    pub fn relocate(&mut self, map: impl Fn(Loc) -> Option<Loc>) -> usize {
+        let mut entries = Vec::new();
+        let mut masters = Vec::new();
+        for (&master, node) in self.nodes.iter_mut() {
             if let Some(new) = map(node.master_loc) {
                 node.master_loc = new;
+                masters.push((master, new));
             }
             for (id, loc) in &mut node.entries {
                 if let Some(new) = map(*loc) {
                     *loc = new;
-                    moved.push((*id, new));
+                    entries.push((*id, new));
                 }
             }
         }
-        moved
+        let n = entries.len() + masters.len();
+        if n > 0 {
+            self.pending_ops
+                .push(StreamOp::Relocate { entries, masters });
+        }
+        n
+    }
+
+    /// Replays a `Relocate` op: by ID, so it costs O(log n) per position.
+    fn relocate_quiet(&mut self, entries: &[(StreamId, Loc)], masters: &[(StreamId, Loc)]) {
+        for &(master, loc) in masters {
+            if let Some(node) = self.nodes.get_mut(&master) {
+                node.master_loc = loc;
+            }
+        }
+        for &(id, loc) in entries {
+            let Some((_, node)) = self.nodes.range_mut(..=id).next_back() else {
+                continue;
+            };
+            if let Ok(i) = node.entries.binary_search_by(|(e, _)| e.cmp(&id)) {
+                node.entries[i].1 = loc;
+            }
+        }
     }
 
     /// Takes the changes recorded since the last call.

@@ -89,6 +89,14 @@ pub enum StreamOp {
         /// The IDs.
         ids: Vec<StreamId>,
     },
+    /// Payloads were copied forward by compaction: these entries and node
+    /// masters now live at new positions.
+    Relocate {
+        /// (entry ID, new position).
+        entries: Vec<(StreamId, Loc)>,
+        /// (node master ID, new position of its master entry).
+        masters: Vec<(StreamId, Loc)>,
+    },
 }
 
 impl Stream {
@@ -160,6 +168,7 @@ impl Stream {
                     }
                 }
             }
+            StreamOp::Relocate { entries, masters } => self.relocate_quiet(&entries, &masters),
         }
         self.pending_ops.clear();
     }
