@@ -222,6 +222,146 @@ impl Disk for FaultyDisk {
     }
 }
 
+/// A real disk that remembers what each fsync made durable, so a test can
+/// take the image a power cut would leave behind ([`PowerCutDisk::image`]):
+/// every file cut to the length it had when its last fsync began, and a
+/// file whose creation no directory fsync covered left out. Renames and
+/// deletions count as durable at once (Sluice fsyncs the directory right
+/// after each).
+#[derive(Debug, Default, Clone)]
+pub struct PowerCutDisk {
+    state: Arc<std::sync::Mutex<PowerState>>,
+}
+
+#[derive(Debug, Default)]
+struct PowerState {
+    /// Durable length of every file opened through this disk.
+    durable: std::collections::HashMap<PathBuf, u64>,
+    /// Files created since the last fsync of their directory.
+    unlisted: std::collections::HashSet<PathBuf>,
+}
+
+struct PowerCutFile {
+    inner: RealFile,
+    path: PathBuf,
+    state: Arc<std::sync::Mutex<PowerState>>,
+}
+
+impl LogFile for PowerCutFile {
+    fn append(&self, buf: &[u8]) -> io::Result<()> {
+        self.inner.append(buf)
+    }
+
+    fn sync(&self) -> io::Result<()> {
+        // Only what was written before the fsync began is surely covered.
+        let len = self.inner.size()?;
+        self.inner.sync()?;
+        let mut st = self.state.lock().expect("power state");
+        let d = st.durable.entry(self.path.clone()).or_default();
+        *d = (*d).max(len);
+        Ok(())
+    }
+
+    fn truncate(&self, len: u64) -> io::Result<()> {
+        self.inner.truncate(len)?;
+        let mut st = self.state.lock().expect("power state");
+        if let Some(d) = st.durable.get_mut(&self.path) {
+            *d = (*d).min(len);
+        }
+        Ok(())
+    }
+
+    fn size(&self) -> io::Result<u64> {
+        self.inner.size()
+    }
+}
+
+impl PowerCutDisk {
+    /// Copies `dir` (recursively) to `into` as a power cut now would leave
+    /// it. Files this disk never opened are copied whole.
+    pub fn image(&self, dir: &Path, into: &Path) -> io::Result<()> {
+        let st = self.state.lock().expect("power state");
+        copy_image(&st, dir, into)
+    }
+}
+
+fn copy_image(st: &PowerState, dir: &Path, into: &Path) -> io::Result<()> {
+    std::fs::create_dir_all(into)?;
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        let target = into.join(path.file_name().expect("a file name"));
+        if path.is_dir() {
+            copy_image(st, &path, &target)?;
+            continue;
+        }
+        if st.unlisted.contains(&path) {
+            continue;
+        }
+        let mut bytes = std::fs::read(&path)?;
+        if let Some(&len) = st.durable.get(&path) {
+            bytes.truncate(len as usize);
+        }
+        std::fs::write(&target, bytes)?;
+    }
+    Ok(())
+}
+
+impl Disk for PowerCutDisk {
+    fn create_dir_all(&self, dir: &Path) -> io::Result<()> {
+        RealDisk.create_dir_all(dir)
+    }
+
+    fn list(&self, dir: &Path) -> io::Result<Vec<String>> {
+        RealDisk.list(dir)
+    }
+
+    fn open_append(&self, path: &Path) -> io::Result<Arc<dyn LogFile>> {
+        let existed = path.exists();
+        let file = OpenOptions::new().create(true).append(true).open(path)?;
+        let mut st = self.state.lock().expect("power state");
+        if !existed {
+            st.unlisted.insert(path.to_path_buf());
+        }
+        st.durable.entry(path.to_path_buf()).or_insert(0);
+        Ok(Arc::new(PowerCutFile {
+            inner: RealFile(file),
+            path: path.to_path_buf(),
+            state: self.state.clone(),
+        }))
+    }
+
+    fn map(&self, path: &Path) -> io::Result<Option<Mmap>> {
+        RealDisk.map(path)
+    }
+
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        RealDisk.rename(from, to)?;
+        let mut st = self.state.lock().expect("power state");
+        if let Some(d) = st.durable.remove(from) {
+            st.durable.insert(to.to_path_buf(), d);
+        }
+        if st.unlisted.remove(from) {
+            st.unlisted.insert(to.to_path_buf());
+        }
+        Ok(())
+    }
+
+    fn remove(&self, path: &Path) -> io::Result<()> {
+        RealDisk.remove(path)?;
+        let mut st = self.state.lock().expect("power state");
+        st.durable.remove(path);
+        st.unlisted.remove(path);
+        Ok(())
+    }
+
+    fn sync_dir(&self, dir: &Path) -> io::Result<()> {
+        RealDisk.sync_dir(dir)?;
+        let mut st = self.state.lock().expect("power state");
+        st.unlisted.retain(|p| p.parent() != Some(dir));
+        Ok(())
+    }
+}
+
 /// `dir/name`.
 pub fn join(dir: &Path, name: &str) -> PathBuf {
     dir.join(name)
