@@ -7,18 +7,15 @@
 //! `CRASH_SEED=<n>` to replay the same delays; thread scheduling still
 //! varies from run to run).
 
-use std::collections::{BTreeSet, HashMap};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Barrier, Mutex};
-use std::time::{Duration, Instant};
+mod common;
 
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Barrier};
+use std::time::Duration;
+
+use common::process::{connect, is_connection_loss, recovery_line, seed, Server};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-
-const BIN: &str = env!("CARGO_BIN_EXE_sluice-server");
 
 /// Writer threads, each with its own connection.
 const WRITERS: usize = 4;
@@ -28,138 +25,6 @@ const MAX_ROUNDS: u64 = 3000;
 const CYCLES: usize = 3;
 /// A MULTI/EXEC block every this many rounds.
 const EXEC_EVERY: u64 = 4;
-
-// ---------------------------------------------------------------------------
-// The server process
-
-/// A running server and what it printed.
-struct Server {
-    child: Child,
-    port: u16,
-    output: Arc<Mutex<Vec<String>>>,
-}
-
-/// Copies every line of `from` into `into`, on a thread, until EOF.
-fn drain(from: impl Read + Send + 'static, into: Arc<Mutex<Vec<String>>>) {
-    std::thread::spawn(move || {
-        for line in BufReader::new(from).lines().map_while(Result::ok) {
-            into.lock().unwrap().push(line);
-        }
-    });
-}
-
-impl Server {
-    /// Starts the binary on `dir` with `--appendfsync policy` and `extra`
-    /// flags, and waits until it is ready (recovery is done by then).
-    fn start(dir: &Path, policy: &str, extra: &[&str]) -> Server {
-        let child = Command::new(BIN)
-            .args(["--port", "0", "--appendfsync", policy, "--dir"])
-            .arg(dir)
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        // From here on, Drop reaps the child whatever happens.
-        let mut server = Server {
-            child,
-            port: 0,
-            output: Arc::new(Mutex::new(Vec::new())),
-        };
-        drain(server.child.stderr.take().unwrap(), server.output.clone());
-        let mut stdout = BufReader::new(server.child.stdout.take().unwrap());
-        let mut line = String::new();
-        loop {
-            line.clear();
-            if stdout.read_line(&mut line).unwrap() == 0 {
-                let status = server.child.wait().unwrap();
-                std::thread::sleep(Duration::from_millis(100)); // let stderr drain
-                panic!(
-                    "server exited ({status}) before it was ready:\n{}",
-                    server.log()
-                );
-            }
-            let text = line.trim_end().to_string();
-            server.output.lock().unwrap().push(text.clone());
-            if text.contains("Ready to accept connections") {
-                server.port = text.rsplit(':').next().unwrap().trim().parse().unwrap();
-                drain(stdout, server.output.clone());
-                return server;
-            }
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/", self.port)
-    }
-
-    fn connect(&self) -> redis::Connection {
-        connect(&self.url())
-    }
-
-    /// SIGKILL, and reap it.
-    fn kill(mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-
-    /// SHUTDOWN, and wait for a clean exit.
-    fn shutdown(mut self) {
-        let mut s = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-        s.write_all(b"SHUTDOWN\r\n").unwrap();
-        let mut rest = Vec::new();
-        let _ = s.read_to_end(&mut rest);
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                assert!(
-                    status.success(),
-                    "SHUTDOWN exit status {status}; reply {:?}; log {:?}",
-                    String::from_utf8_lossy(&rest),
-                    self.output.lock().unwrap()
-                );
-                return;
-            }
-            assert!(Instant::now() < deadline, "server did not stop on SHUTDOWN");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// The server's log lines so far, for failure messages.
-    fn log(&self) -> String {
-        self.output.lock().unwrap().join("\n")
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        // A failed assertion must not leave a server behind.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn connect(url: &str) -> redis::Connection {
-    let client = redis::Client::open(url).unwrap();
-    let con = client
-        .get_connection_with_timeout(Duration::from_secs(20))
-        .unwrap();
-    con.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-    con.set_write_timeout(Some(Duration::from_secs(20)))
-        .unwrap();
-    con
-}
-
-fn seed() -> u64 {
-    match std::env::var("CRASH_SEED") {
-        Ok(s) => s.parse().expect("CRASH_SEED must be an integer"),
-        Err(_) => std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos() as u64,
-    }
-}
 
 // ---------------------------------------------------------------------------
 // What each writer sent and what it saw acknowledged
@@ -197,10 +62,6 @@ struct WriterEnd {
     rounds: u64,
     /// The error that stopped it (None: it ran out of rounds).
     error: Option<redis::RedisError>,
-}
-
-fn is_connection_loss(e: &redis::RedisError) -> bool {
-    e.is_io_error() || e.is_connection_dropped() || e.is_unrecoverable_error()
 }
 
 /// Runs rounds of INCR, APPEND, SET and (every few rounds) a MULTI/EXEC
@@ -561,15 +422,6 @@ fn kill_during_writes(plan: Plan) {
     server.shutdown();
 }
 
-fn recovery_line(server: &Server) -> String {
-    let output = server.output.lock().unwrap();
-    let line = output.iter().find(|l| l.contains("recovered"));
-    match line.and_then(|l| l.find("recovered").map(|i| &l[i..])) {
-        Some(text) => text.to_string(),
-        None => "(no recovery line)".into(),
-    }
-}
-
 #[test]
 fn sigkill_during_writes_appendfsync_always() {
     kill_during_writes(Plan {
@@ -679,194 +531,4 @@ fn sigkill_right_after_a_pipeline_appendfsync_everysec() {
 #[test]
 fn sigkill_right_after_a_pipeline_appendfsync_no() {
     kill_after_pipeline("no");
-}
-
-/// What one stream thread saw acknowledged before the kill.
-#[derive(Default)]
-struct StreamBook {
-    /// XADDs acknowledged: ID and the value written.
-    added: Vec<(String, String)>,
-    /// Entries delivered to this consumer by an acknowledged XREADGROUP.
-    delivered: Vec<String>,
-    /// Entries whose XACK was acknowledged.
-    acked: Vec<String>,
-}
-
-fn stream_producer(url: String, t: usize, ready: Arc<Barrier>) -> StreamBook {
-    let mut con = connect(&url);
-    let mut book = StreamBook::default();
-    ready.wait();
-    for i in 0..MAX_ROUNDS * 4 {
-        let value = format!("p{t}-{i}");
-        let r: redis::RedisResult<String> = redis::cmd("XADD")
-            .arg("orders")
-            .arg("*")
-            .arg("v")
-            .arg(&value)
-            .query(&mut con);
-        match r {
-            Ok(id) => book.added.push((id, value)),
-            Err(e) if is_connection_loss(&e) => break,
-            Err(e) => panic!("XADD failed: {e}"),
-        }
-    }
-    book
-}
-
-fn stream_consumer(url: String, t: usize, ready: Arc<Barrier>) -> StreamBook {
-    let mut con = connect(&url);
-    let mut book = StreamBook::default();
-    let name = format!("c{t}");
-    ready.wait();
-    for _ in 0..MAX_ROUNDS * 4 {
-        let r: redis::RedisResult<redis::Value> = redis::cmd("XREADGROUP")
-            .arg("GROUP")
-            .arg("g")
-            .arg(&name)
-            .arg("COUNT")
-            .arg(10)
-            .arg("STREAMS")
-            .arg("orders")
-            .arg(">")
-            .query(&mut con);
-        let ids = match r {
-            Ok(v) => delivered_ids(&v),
-            Err(e) if is_connection_loss(&e) => break,
-            Err(e) => panic!("XREADGROUP failed: {e}"),
-        };
-        book.delivered.extend(ids.iter().cloned());
-        // Acknowledge every other entry; the rest stay pending.
-        let to_ack: Vec<&String> = ids.iter().step_by(2).collect();
-        if to_ack.is_empty() {
-            continue;
-        }
-        let r: redis::RedisResult<i64> = redis::cmd("XACK")
-            .arg("orders")
-            .arg("g")
-            .arg(&to_ack)
-            .query(&mut con);
-        match r {
-            Ok(n) => {
-                assert_eq!(n as usize, to_ack.len());
-                book.acked.extend(to_ack.into_iter().cloned());
-            }
-            Err(e) if is_connection_loss(&e) => break,
-            Err(e) => panic!("XACK failed: {e}"),
-        }
-    }
-    book
-}
-
-/// The entry IDs in an XREADGROUP reply (RESP2).
-fn delivered_ids(v: &redis::Value) -> Vec<String> {
-    use redis::Value;
-    let Value::Array(streams) = v else {
-        return Vec::new(); // nil: nothing new
-    };
-    let mut out = Vec::new();
-    for s in streams {
-        let Value::Array(kv) = s else { continue };
-        let Value::Array(entries) = &kv[1] else {
-            continue;
-        };
-        for e in entries {
-            let Value::Array(pair) = e else { continue };
-            if let Value::BulkString(id) = &pair[0] {
-                out.push(String::from_utf8_lossy(id).into_owned());
-            }
-        }
-    }
-    out
-}
-
-/// kill -9 while producers XADD and a consumer group reads and acks, under
-/// `appendfsync always` with small segments and automatic checkpoints: every
-/// acknowledged entry is there after restart, every acknowledged delivery
-/// that was not acknowledged by XACK is still pending for its consumer, and
-/// no acknowledged XACK comes back as pending.
-#[test]
-fn sigkill_during_stream_produce_and_consume() {
-    let dir = tempfile::tempdir().unwrap();
-    let flags = [
-        "--journal-segment-size",
-        "65536",
-        "--auto-aof-rewrite-percentage",
-        "50",
-        "--auto-aof-rewrite-min-size",
-        "65536",
-    ];
-    let server = Server::start(dir.path(), "always", &flags);
-    let mut con = server.connect();
-    let _: () = redis::cmd("XGROUP")
-        .arg(&["CREATE", "orders", "g", "$", "MKSTREAM"][..])
-        .query(&mut con)
-        .unwrap();
-    let ready = Arc::new(Barrier::new(5));
-    let mut producers = Vec::new();
-    let mut consumers = Vec::new();
-    for t in 0..2 {
-        let (url, r) = (server.url(), ready.clone());
-        producers.push(std::thread::spawn(move || stream_producer(url, t, r)));
-        let (url, r) = (server.url(), ready.clone());
-        consumers.push(std::thread::spawn(move || stream_consumer(url, t, r)));
-    }
-    ready.wait();
-    std::thread::sleep(Duration::from_millis(700));
-    server.kill();
-    let produced: Vec<StreamBook> = producers.into_iter().map(|h| h.join().unwrap()).collect();
-    let consumed: Vec<StreamBook> = consumers.into_iter().map(|h| h.join().unwrap()).collect();
-
-    let server = Server::start(dir.path(), "always", &flags);
-    let mut con = server.connect();
-    let all: Vec<(String, Vec<(String, String)>)> = redis::cmd("XRANGE")
-        .arg(&["orders", "-", "+"][..])
-        .query(&mut con)
-        .unwrap();
-    let stored: HashMap<String, String> = all
-        .into_iter()
-        .map(|(id, fields)| (id, fields[0].1.clone()))
-        .collect();
-    let mut added = 0;
-    for (id, value) in produced.iter().flat_map(|b| &b.added) {
-        assert_eq!(
-            stored.get(id),
-            Some(value),
-            "acknowledged XADD {id} lost; log:\n{}",
-            server.log()
-        );
-        added += 1;
-    }
-    assert!(added > 0, "no XADD was acknowledged before the kill");
-    let pending: Vec<(String, String, i64, i64)> = redis::cmd("XPENDING")
-        .arg(&["orders", "g", "-", "+", "1000000"][..])
-        .query(&mut con)
-        .unwrap();
-    let pending: HashMap<String, String> = pending
-        .into_iter()
-        .map(|(id, consumer, _, count)| {
-            assert!(count >= 1);
-            (id, consumer)
-        })
-        .collect();
-    for (t, book) in consumed.iter().enumerate() {
-        let acked: std::collections::HashSet<&String> = book.acked.iter().collect();
-        for id in &book.delivered {
-            if acked.contains(id) {
-                assert!(!pending.contains_key(id), "acknowledged XACK of {id} lost");
-            } else {
-                // Delivered and not acked by us: still pending for us,
-                // unless an XACK we sent got no reply (then it may be gone).
-                if let Some(owner) = pending.get(id) {
-                    assert_eq!(owner, &format!("c{t}"));
-                } else {
-                    let last_sent = book.delivered.iter().rposition(|d| d == id).unwrap();
-                    assert!(
-                        book.delivered.len() - last_sent <= 10,
-                        "delivered entry {id} is no longer pending"
-                    );
-                }
-            }
-        }
-    }
-    server.shutdown();
 }

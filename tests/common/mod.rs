@@ -4,6 +4,8 @@
 
 #![allow(dead_code)] // each test binary uses a different part of it
 
+pub mod process;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
