@@ -138,6 +138,12 @@ pub struct Config {
     pub stream_node_max_entries: u64,
     /// Bytes per stream node (Redis's `stream-node-max-bytes`).
     pub stream_node_max_bytes: u64,
+    /// Most members of a sorted set in the small encoding
+    /// (`zset-max-listpack-entries`).
+    pub zset_max_listpack_entries: u64,
+    /// Longest member of a sorted set in the small encoding
+    /// (`zset-max-listpack-value`).
+    pub zset_max_listpack_value: u64,
     /// Checkpoint automatically when the log has grown by this percentage
     /// of the last checkpoint's size (0 turns it off).
     pub auto_aof_rewrite_percentage: u64,
@@ -163,6 +169,8 @@ impl Default for Config {
             journal_segment_size: 64 * 1024 * 1024,
             stream_node_max_entries: 100,
             stream_node_max_bytes: 4096,
+            zset_max_listpack_entries: 128,
+            zset_max_listpack_value: 64,
             auto_aof_rewrite_percentage: 100,
             auto_aof_rewrite_min_size: 64 * 1024 * 1024,
         }
@@ -178,6 +186,10 @@ pub const PARAMS: &[&str] = &[
     "auto-aof-rewrite-min-size",
     "stream-node-max-entries",
     "stream-node-max-bytes",
+    "zset-max-listpack-entries",
+    "zset-max-listpack-value",
+    "zset-max-ziplist-entries",
+    "zset-max-ziplist-value",
     "port",
     "bind",
     "dir",
@@ -387,6 +399,18 @@ impl Config {
                 self.stream_node_max_bytes = parse_memory(value)
                     .ok_or_else(|| invalid("argument must be a memory value"))?;
             }
+            "zset-max-listpack-entries" | "zset-max-ziplist-entries" => {
+                let n = parse_integer(value)
+                    .ok_or_else(|| invalid("argument couldn't be parsed into an integer"))?;
+                self.zset_max_listpack_entries = u64::try_from(n).map_err(|_| {
+                    invalid("argument must be between 0 and 9223372036854775807 inclusive")
+                })?;
+            }
+            "zset-max-listpack-value" | "zset-max-ziplist-value" => {
+                self.zset_max_listpack_value = parse_memory(value)
+                    .filter(|&n| n <= i64::MAX as u64)
+                    .ok_or_else(|| invalid("argument must be a memory value"))?;
+            }
             "auto-aof-rewrite-percentage" => {
                 self.auto_aof_rewrite_percentage = value
                     .parse()
@@ -399,6 +423,14 @@ impl Config {
             _ => unreachable!("every name in PARAMS is handled"),
         }
         Ok(())
+    }
+
+    /// The sorted-set small-encoding thresholds.
+    pub fn zset_limits(&self) -> crate::keyspace::zset::Limits {
+        crate::keyspace::zset::Limits {
+            entries: usize::try_from(self.zset_max_listpack_entries).unwrap_or(usize::MAX),
+            value: usize::try_from(self.zset_max_listpack_value).unwrap_or(usize::MAX),
+        }
     }
 
     /// The text form of a parameter, as CONFIG GET shows it.
@@ -428,6 +460,12 @@ impl Config {
             "journal-segment-size" => self.journal_segment_size.to_string(),
             "stream-node-max-entries" => self.stream_node_max_entries.to_string(),
             "stream-node-max-bytes" => self.stream_node_max_bytes.to_string(),
+            "zset-max-listpack-entries" | "zset-max-ziplist-entries" => {
+                self.zset_max_listpack_entries.to_string()
+            }
+            "zset-max-listpack-value" | "zset-max-ziplist-value" => {
+                self.zset_max_listpack_value.to_string()
+            }
             "auto-aof-rewrite-percentage" => self.auto_aof_rewrite_percentage.to_string(),
             "auto-aof-rewrite-min-size" => self.auto_aof_rewrite_min_size.to_string(),
             "enable-debug-command" => match self.enable_debug_command {

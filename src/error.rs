@@ -270,3 +270,47 @@ pub const GETKEYS_NO_KEYS: CommandError =
 /// DECRBY with the smallest i64, whose negation overflows.
 pub const DECREMENT_OVERFLOW: CommandError =
     CommandError::new_static("ERR decrement would overflow");
+// --- zsets ---
+/// ZADD with both NX and XX.
+pub const ZADD_NX_XX: CommandError =
+    CommandError::new_static("ERR XX and NX options at the same time are not compatible");
+/// ZADD with GT and LT, or either with NX.
+pub const ZADD_GT_LT_NX: CommandError =
+    CommandError::new_static("ERR GT, LT, and/or NX options at the same time are not compatible");
+/// ZADD INCR with more than one pair.
+pub const ZADD_INCR_PAIRS: CommandError =
+    CommandError::new_static("ERR INCR option supports a single increment-element pair");
+/// An increment that would leave a score NaN (inf + -inf).
+pub const SCORE_NAN: CommandError =
+    CommandError::new_static("ERR resulting score is not a number (NaN)");
+/// A score range bound that is not a float.
+pub const MIN_MAX_NOT_FLOAT: CommandError =
+    CommandError::new_static("ERR min or max is not a float");
+/// A lex range bound that is not `-`, `+`, `[…` or `(…`.
+pub const MIN_MAX_NOT_LEX: CommandError =
+    CommandError::new_static("ERR min or max not valid string range item");
+/// ZRANGE LIMIT on a rank range.
+pub const LIMIT_NEEDS_BY: CommandError = CommandError::new_static(
+    "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX",
+);
+/// ZRANGE BYLEX WITHSCORES.
+pub const WITHSCORES_BYLEX: CommandError = CommandError::new_static(
+    "ERR syntax error, WITHSCORES not supported in combination with BYLEX",
+);
+/// A count that must not be negative (ZPOPMIN/ZPOPMAX).
+pub const MUST_BE_POSITIVE: CommandError =
+    CommandError::new_static("ERR value is out of range, must be positive");
+/// ZMPOP/BZMPOP numkeys below 1 or not an integer.
+pub const NUMKEYS_POSITIVE: CommandError =
+    CommandError::new_static("ERR numkeys should be greater than 0");
+/// ZMPOP/BZMPOP COUNT below 1 or not an integer.
+pub const COUNT_POSITIVE: CommandError =
+    CommandError::new_static("ERR count should be greater than 0");
+/// A blocking timeout in seconds that is not a number.
+pub const TIMEOUT_NOT_FLOAT: CommandError =
+    CommandError::new_static("ERR timeout is not a float or out of range");
+/// A negative blocking timeout.
+pub const TIMEOUT_NEGATIVE: CommandError = CommandError::new_static("ERR timeout is negative");
+/// A blocking timeout too large to represent.
+pub const TIMEOUT_OUT_OF_RANGE: CommandError =
+    CommandError::new_static("ERR timeout is out of range");

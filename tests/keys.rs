@@ -51,6 +51,7 @@ fn value_in(srv: &TestServer, db: usize, key: &str) -> Option<String> {
         .map(|(_, e)| match &e.value {
             Value::Str(s) => String::from_utf8_lossy(s).into_owned(),
             Value::Stream(s) => format!("<stream of {}>", s.len()),
+            Value::ZSet(z) => format!("<zset of {}>", z.len()),
         });
     found
 }

@@ -277,7 +277,11 @@ async fn config_get_in_both_protocols() {
                 "maxclients",
                 "proto-max-bulk-len",
                 "stream-node-max-bytes",
-                "stream-node-max-entries"
+                "stream-node-max-entries",
+                "zset-max-listpack-entries",
+                "zset-max-listpack-value",
+                "zset-max-ziplist-entries",
+                "zset-max-ziplist-value"
             ]
         );
         let got: HashMap<String, String> =

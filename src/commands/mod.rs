@@ -21,6 +21,7 @@ pub mod streams;
 pub mod strings;
 pub mod table;
 pub mod transactions;
+pub mod zsets;
 
 use bytes::Bytes;
 
@@ -92,6 +93,7 @@ pub fn families() -> &'static [&'static [CommandSpec]] {
         transactions::COMMANDS,
         strings::COMMANDS,
         streams::COMMANDS,
+        zsets::COMMANDS,
         keys::COMMANDS,
         expire::COMMANDS,
         object::COMMANDS,

@@ -10,6 +10,7 @@ pub mod glob;
 mod op;
 pub mod stream;
 mod table;
+pub mod zset;
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -21,6 +22,7 @@ use bytes::Bytes;
 pub use op::Op;
 pub use stream::{Loc, Stream, StreamOp};
 pub use table::KeyTable;
+pub use zset::{ZSet, ZSetOp};
 
 /// A value stored under a key.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,6 +31,8 @@ pub enum Value {
     Str(Bytes),
     /// A stream (its entries' payloads live in the commit log).
     Stream(Box<Stream>),
+    /// A sorted set.
+    ZSet(Box<ZSet>),
 }
 
 impl Value {
@@ -37,6 +41,17 @@ impl Value {
         match self {
             Value::Str(_) => "string",
             Value::Stream(_) => "stream",
+            Value::ZSet(_) => "zset",
+        }
+    }
+
+    /// Drops the changes the value recorded for the journal (its whole
+    /// state is being journaled instead).
+    fn discard_deltas(&mut self) {
+        match self {
+            Value::Stream(s) => drop(s.take_ops()),
+            Value::ZSet(z) => drop(z.take_ops()),
+            Value::Str(_) => {}
         }
     }
 }
@@ -98,8 +113,9 @@ enum Dirty {
     Flushed,
     /// Only this key's expiry changed.
     Expire(Bytes),
-    /// This stream recorded changes of its own ([`Stream::take_ops`]).
-    Stream(Bytes),
+    /// This value (a stream or a sorted set) recorded changes of its own
+    /// ([`Stream::take_ops`], [`ZSet::take_ops`]).
+    Deltas(Bytes),
 }
 
 /// One numbered database.
@@ -239,10 +255,32 @@ impl Db {
         now: i64,
         stats: &mut KeyspaceStats,
     ) -> Option<&mut Entry> {
+        self.get_mut_with_deltas(key, now, stats)
+    }
+
+    /// Looks a key up for a command that changes the sorted set stored
+    /// there through [`ZSet`]'s methods, which record their own changes
+    /// for the journal (one member, not the whole set). A command that
+    /// empties the set must still [`Db::remove`] the key.
+    pub fn get_zset_mut(
+        &mut self,
+        key: &[u8],
+        now: i64,
+        stats: &mut KeyspaceStats,
+    ) -> Option<&mut Entry> {
+        self.get_mut_with_deltas(key, now, stats)
+    }
+
+    fn get_mut_with_deltas(
+        &mut self,
+        key: &[u8],
+        now: i64,
+        stats: &mut KeyspaceStats,
+    ) -> Option<&mut Entry> {
         self.expire_if_due(key, now, stats);
         let stored = self.data.table.stored_key(key)?;
         self.touch(&stored);
-        self.dirty.push(Dirty::Stream(stored));
+        self.dirty.push(Dirty::Deltas(stored));
         let entry = self.data.table.get_mut(key)?;
         entry.last_access = now;
         Some(entry)
@@ -444,20 +482,33 @@ impl Db {
                         }
                     }
                 }
-                Dirty::Stream(key) => {
+                Dirty::Deltas(key) => {
                     let Some(entry) = self.data.table.get_mut(&key) else {
                         continue;
                     };
-                    let Value::Stream(stream) = &mut entry.value else {
-                        continue;
+                    let op = match &mut entry.value {
+                        Value::Stream(stream) => {
+                            let stream_ops = stream.take_ops();
+                            (!stream_ops.is_empty()).then_some(Op::Stream {
+                                db: self.index,
+                                key: key.clone(),
+                                ops: stream_ops,
+                            })
+                        }
+                        Value::ZSet(zset) => {
+                            let zset_ops = zset.take_ops();
+                            (!zset_ops.is_empty()).then_some(Op::ZSet {
+                                db: self.index,
+                                key: key.clone(),
+                                ops: zset_ops,
+                            })
+                        }
+                        Value::Str(_) => None,
                     };
-                    let stream_ops = stream.take_ops();
-                    if !stream_ops.is_empty() && !put.contains(&key) {
-                        ops.push(Op::Stream {
-                            db: self.index,
-                            key,
-                            ops: stream_ops,
-                        });
+                    if let Some(op) = op {
+                        if !put.contains(&key) {
+                            ops.push(op);
+                        }
                     }
                 }
                 Dirty::Flushed => {
@@ -470,10 +521,8 @@ impl Db {
                     }
                     ops.push(match self.data.table.get_mut(&key) {
                         Some(entry) => {
-                            if let Value::Stream(stream) = &mut entry.value {
-                                // The whole state is written: drop the deltas.
-                                stream.take_ops();
-                            }
+                            // The whole state is written: drop the deltas.
+                            entry.value.discard_deltas();
                             Op::Put {
                                 db: self.index,
                                 key,
@@ -744,6 +793,24 @@ impl Keyspace {
                 {
                     for op in ops {
                         stream.apply(op);
+                    }
+                }
+            }
+            Op::ZSet { db, key, ops } => {
+                let db = check(db, count)?;
+                let mut stats = KeyspaceStats::default();
+                // As for streams: a copy made after the key was deleted or
+                // replaced lacks the set, and the log replaces it later too.
+                if let Some(Entry {
+                    value: Value::ZSet(zset),
+                    ..
+                }) = self.dbs[db].get_zset_mut(&key, i64::MIN, &mut stats)
+                {
+                    for op in ops {
+                        zset.apply(op);
+                    }
+                    if zset.is_empty() {
+                        self.dbs[db].remove(&key);
                     }
                 }
             }

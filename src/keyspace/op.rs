@@ -2,7 +2,7 @@
 
 use bytes::Bytes;
 
-use super::{Entry, StreamOp};
+use super::{Entry, StreamOp, ZSetOp};
 
 /// One change to the keyspace, as the journal records it: a key's final
 /// state after a command, or a database-wide operation.
@@ -55,6 +55,15 @@ pub enum Op {
         key: Bytes,
         /// The changes, in order.
         ops: Vec<StreamOp>,
+    },
+    /// The sorted set at `key` in database `db` changed like this.
+    ZSet {
+        /// Database number.
+        db: u32,
+        /// The key.
+        key: Bytes,
+        /// The changes, in order.
+        ops: Vec<ZSetOp>,
     },
     /// Databases `a` and `b` swapped contents.
     SwapDb {

@@ -27,6 +27,7 @@ pub mod journal;
 pub mod ops;
 pub mod recovery;
 pub mod stream_ops;
+pub mod zset_ops;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};

@@ -12,9 +12,11 @@
 //!   5 Append   db u32, key bytes, tail bytes
 //!   6 Expire   db u32, key bytes, expire_at i64 (i64::MIN = none)
 //!   7 Stream   db u32, key bytes, stream ops (see `stream_ops`)
+//!   8 ZSet     db u32, key bytes, zset ops (see `zset_ops`)
 //! value      type u8, then by type:
 //!   1 string   bytes
 //!   2 stream   a whole stream (see `stream_ops`)
+//!   3 zset     a whole sorted set (see `zset_ops`)
 //! bytes      len u32, then len bytes
 //! ```
 //! All integers are little-endian.
@@ -23,6 +25,7 @@ use bytes::Bytes;
 
 use super::format::codec::{put_bytes, put_i64, put_u32, Reader};
 use super::stream_ops::{decode_stream, decode_stream_ops, encode_stream, encode_stream_ops};
+use super::zset_ops::{decode_zset, decode_zset_ops, encode_zset, encode_zset_ops};
 use crate::keyspace::{Entry, Op, Value};
 
 const PUT: u8 = 1;
@@ -32,9 +35,11 @@ const SWAPDB: u8 = 4;
 const APPEND: u8 = 5;
 const EXPIRE: u8 = 6;
 const STREAM_OPS: u8 = 7;
+const ZSET_OPS: u8 = 8;
 const NO_EXPIRY: i64 = i64::MIN;
 const STRING: u8 = 1;
 const STREAM: u8 = 2;
+const ZSET: u8 = 3;
 
 /// Encodes a `Put` of `entry` at `key` without building the op (a
 /// checkpoint writes every key this way, so it never clones a stream).
@@ -52,6 +57,10 @@ pub fn encode_put(out: &mut Vec<u8>, db: u32, key: &[u8], entry: &Entry) {
         Value::Stream(s) => {
             out.push(STREAM);
             encode_stream(out, s);
+        }
+        Value::ZSet(z) => {
+            out.push(ZSET);
+            encode_zset(out, z);
         }
     }
 }
@@ -71,6 +80,12 @@ pub fn encode_op(out: &mut Vec<u8>, op: &Op) {
             put_u32(out, *db);
             put_bytes(out, key);
             encode_stream_ops(out, ops);
+        }
+        Op::ZSet { db, key, ops } => {
+            out.push(ZSET_OPS);
+            put_u32(out, *db);
+            put_bytes(out, key);
+            encode_zset_ops(out, ops);
         }
         Op::Del { db, key } => {
             out.push(DEL);
@@ -117,6 +132,7 @@ pub fn decode_op(r: &mut Reader<'_>, now: i64) -> Option<Op> {
             let value = match r.u8()? {
                 STRING => Value::Str(bytes(r)?),
                 STREAM => Value::Stream(Box::new(decode_stream(r)?)),
+                ZSET => Value::ZSet(Box::new(decode_zset(r)?)),
                 _ => return None,
             };
             Op::Put {
@@ -139,6 +155,11 @@ pub fn decode_op(r: &mut Reader<'_>, now: i64) -> Option<Op> {
             db: r.u32()?,
             key: bytes(r)?,
             ops: decode_stream_ops(r)?,
+        },
+        ZSET_OPS => Op::ZSet {
+            db: r.u32()?,
+            key: bytes(r)?,
+            ops: decode_zset_ops(r)?,
         },
         APPEND => Op::Append {
             db: r.u32()?,
@@ -200,6 +221,32 @@ mod tests {
                 tail: Bytes::from_static(b"more"),
             },
             Op::SwapDb { a: 0, b: 9 },
+            Op::Put {
+                db: 1,
+                key: Bytes::from_static(b"z"),
+                entry: Entry::restored(
+                    Value::ZSet(Box::new(crate::keyspace::ZSet::restored([
+                        (Bytes::from_static(b"a"), -1.5),
+                        (Bytes::from_static(b"b\0"), f64::INFINITY),
+                    ]))),
+                    None,
+                    false,
+                    5,
+                ),
+            },
+            Op::ZSet {
+                db: 2,
+                key: Bytes::from_static(b"z"),
+                ops: vec![
+                    crate::keyspace::ZSetOp::Set {
+                        member: Bytes::from_static(b"m"),
+                        score: f64::NEG_INFINITY,
+                    },
+                    crate::keyspace::ZSetOp::Rem {
+                        member: Bytes::from_static(b"a"),
+                    },
+                ],
+            },
         ];
         let encoded = encode_batch(&ops);
         assert_eq!(decode_batch(&encoded, 5), Some(ops));

@@ -1,0 +1,279 @@
+//! ZADD, ZINCRBY, ZREM, ZCARD, ZSCORE and ZMSCORE.
+
+use bytes::Bytes;
+
+use super::{
+    drop_if_empty, limits, parse_score, peek_zset, read_zset, score_reply, store, zset_mut,
+};
+use crate::commands::{boxed, Args, Ctx, Execute};
+use crate::error::{self, CommandError};
+use crate::keyspace::zset::Limits;
+use crate::keyspace::ZSet;
+use crate::protocol::Reply;
+
+/// ZADD's flags.
+#[derive(Debug, Clone, Copy, Default)]
+struct AddFlags {
+    nx: bool,
+    xx: bool,
+    gt: bool,
+    lt: bool,
+    ch: bool,
+    incr: bool,
+}
+
+/// ZADD key [NX|XX] [GT|LT] [CH] [INCR] score member …, and ZINCRBY.
+struct ZAdd {
+    key: Bytes,
+    flags: AddFlags,
+    pairs: Vec<(f64, Bytes)>,
+}
+
+pub(super) fn parse_zadd(mut args: Args) -> Result<Box<dyn Execute>, CommandError> {
+    let key = args.next_arg()?;
+    let mut flags = AddFlags::default();
+    let mut rest = args.rest().into_iter().peekable();
+    while let Some(word) = rest.peek() {
+        let flag = match word.to_ascii_uppercase().as_slice() {
+            b"NX" => &mut flags.nx,
+            b"XX" => &mut flags.xx,
+            b"GT" => &mut flags.gt,
+            b"LT" => &mut flags.lt,
+            b"CH" => &mut flags.ch,
+            b"INCR" => &mut flags.incr,
+            _ => break,
+        };
+        *flag = true;
+        rest.next();
+    }
+    let words: Vec<Bytes> = rest.collect();
+    if words.is_empty() || !words.len().is_multiple_of(2) {
+        return Err(error::SYNTAX);
+    }
+    if flags.nx && flags.xx {
+        return Err(error::ZADD_NX_XX);
+    }
+    if (flags.nx && (flags.gt || flags.lt)) || (flags.gt && flags.lt) {
+        return Err(error::ZADD_GT_LT_NX);
+    }
+    if flags.incr && words.len() > 2 {
+        return Err(error::ZADD_INCR_PAIRS);
+    }
+    // Every score is checked before anything changes.
+    let mut pairs = Vec::with_capacity(words.len() / 2);
+    let mut words = words.into_iter();
+    while let (Some(score), Some(member)) = (words.next(), words.next()) {
+        pairs.push((parse_score(&score)?, member));
+    }
+    boxed(ZAdd { key, flags, pairs })
+}
+
+pub(super) fn parse_zincrby(mut args: Args) -> Result<Box<dyn Execute>, CommandError> {
+    let key = args.next_arg()?;
+    let incr = parse_score(&args.next_arg()?)?;
+    let member = args.next_arg()?;
+    boxed(ZAdd {
+        key,
+        flags: AddFlags {
+            incr: true,
+            ..AddFlags::default()
+        },
+        pairs: vec![(incr, member)],
+    })
+}
+
+/// What adding one pair did.
+#[derive(Debug, Default)]
+struct Tally {
+    added: i64,
+    updated: i64,
+    /// The last pair was applied (not skipped by NX/XX/GT/LT); its score.
+    last: Option<f64>,
+}
+
+/// Applies ZADD's pairs to `z` with its rules.
+fn add_pairs(
+    z: &mut ZSet,
+    flags: AddFlags,
+    pairs: Vec<(f64, Bytes)>,
+    limits: Limits,
+) -> Result<Tally, CommandError> {
+    let mut tally = Tally::default();
+    for (score, member) in pairs {
+        tally.last = None;
+        match z.score(&member) {
+            Some(current) => {
+                if flags.nx {
+                    continue;
+                }
+                let score = if flags.incr { current + score } else { score };
+                if score.is_nan() {
+                    return Err(error::SCORE_NAN);
+                }
+                if (flags.lt && score >= current) || (flags.gt && score <= current) {
+                    continue;
+                }
+                if score != current {
+                    z.insert(member, score);
+                    tally.updated += 1;
+                }
+                tally.last = Some(score + 0.0);
+            }
+            None => {
+                if flags.xx {
+                    continue;
+                }
+                let len = member.len();
+                z.insert(member, score);
+                z.note_added(len, limits);
+                tally.added += 1;
+                tally.last = Some(score + 0.0);
+            }
+        }
+    }
+    Ok(tally)
+}
+
+impl Execute for ZAdd {
+    fn execute(self: Box<Self>, ctx: &mut Ctx<'_>) -> Reply {
+        let limits = limits(ctx);
+        let now = ctx.now;
+        let ZAdd { key, flags, pairs } = *self;
+        let (db, stats) = ctx.db();
+        let tally = match peek_zset(db, &key, now, stats) {
+            Err(e) => return e.into(),
+            Ok(None) if flags.xx => Ok(Tally::default()),
+            Ok(None) => {
+                let mut z = ZSet::new();
+                // Redis sizes a new set by its arguments.
+                let longest = pairs.iter().map(|(_, m)| m.len()).max().unwrap_or(0);
+                if pairs.len() > limits.entries || longest > limits.value {
+                    z.force_skiplist();
+                }
+                let tally = add_pairs(&mut z, flags, pairs, limits);
+                z.take_ops();
+                store(db, key, z, now);
+                tally
+            }
+            Ok(Some(_)) => {
+                let Ok(Some(z)) = zset_mut(db, &key, now, stats) else {
+                    unreachable!("the key was just found holding a sorted set");
+                };
+                let tally = add_pairs(z, flags, pairs, limits);
+                drop_if_empty(db, &key);
+                tally
+            }
+        };
+        match tally {
+            Err(e) => e.into(),
+            Ok(t) if flags.incr => t.last.map_or(Reply::Null, score_reply),
+            Ok(t) if flags.ch => Reply::Int(t.added + t.updated),
+            Ok(t) => Reply::Int(t.added),
+        }
+    }
+}
+
+/// ZREM key member …
+struct ZRem {
+    key: Bytes,
+    members: Vec<Bytes>,
+}
+
+pub(super) fn parse_zrem(mut args: Args) -> Result<Box<dyn Execute>, CommandError> {
+    let key = args.next_arg()?;
+    boxed(ZRem {
+        key,
+        members: args.rest(),
+    })
+}
+
+impl Execute for ZRem {
+    fn execute(self: Box<Self>, ctx: &mut Ctx<'_>) -> Reply {
+        let now = ctx.now;
+        let (db, stats) = ctx.db();
+        // Nothing to remove: the key is left alone (no WATCH flag).
+        match peek_zset(db, &self.key, now, stats) {
+            Err(e) => return e.into(),
+            Ok(None) => return Reply::Int(0),
+            Ok(Some(z)) if !self.members.iter().any(|m| z.score(m).is_some()) => {
+                return Reply::Int(0)
+            }
+            Ok(Some(_)) => {}
+        }
+        let Ok(Some(z)) = zset_mut(db, &self.key, now, stats) else {
+            unreachable!("the key was just found holding a sorted set");
+        };
+        let removed = self
+            .members
+            .iter()
+            .filter(|m| z.remove(m).is_some())
+            .count();
+        drop_if_empty(db, &self.key);
+        Reply::Int(removed as i64)
+    }
+}
+
+/// ZCARD key
+struct ZCard(Bytes);
+
+pub(super) fn parse_zcard(mut args: Args) -> Result<Box<dyn Execute>, CommandError> {
+    boxed(ZCard(args.next_arg()?))
+}
+
+impl Execute for ZCard {
+    fn execute(self: Box<Self>, ctx: &mut Ctx<'_>) -> Reply {
+        let now = ctx.now;
+        let (db, stats) = ctx.db();
+        match read_zset(db, &self.0, now, stats) {
+            Ok(z) => Reply::Int(z.map_or(0, |z| z.len() as i64)),
+            Err(e) => e.into(),
+        }
+    }
+}
+
+/// ZSCORE key member / ZMSCORE key member …
+struct ZScore {
+    key: Bytes,
+    members: Vec<Bytes>,
+    /// ZMSCORE: an array even for one member.
+    many: bool,
+}
+
+pub(super) fn parse_zscore(mut args: Args) -> Result<Box<dyn Execute>, CommandError> {
+    let key = args.next_arg()?;
+    let member = args.next_arg()?;
+    boxed(ZScore {
+        key,
+        members: vec![member],
+        many: false,
+    })
+}
+
+pub(super) fn parse_zmscore(mut args: Args) -> Result<Box<dyn Execute>, CommandError> {
+    let key = args.next_arg()?;
+    boxed(ZScore {
+        key,
+        members: args.rest(),
+        many: true,
+    })
+}
+
+impl Execute for ZScore {
+    fn execute(self: Box<Self>, ctx: &mut Ctx<'_>) -> Reply {
+        let now = ctx.now;
+        let (db, stats) = ctx.db();
+        let z = match read_zset(db, &self.key, now, stats) {
+            Ok(z) => z,
+            Err(e) => return e.into(),
+        };
+        let mut scores = self
+            .members
+            .iter()
+            .map(|m| z.and_then(|z| z.score(m)).map_or(Reply::Null, score_reply));
+        if self.many {
+            Reply::Array(scores.collect())
+        } else {
+            scores.next().unwrap_or(Reply::Null)
+        }
+    }
+}
