@@ -304,7 +304,7 @@ impl Db {
         };
         let n = stream.relocate(map);
         if n > 0 {
-            self.dirty.push(Dirty::Stream(stored));
+            self.dirty.push(Dirty::Deltas(stored));
         }
         n
     }
