@@ -270,3 +270,13 @@ pub const GETKEYS_NO_KEYS: CommandError =
 /// DECRBY with the smallest i64, whose negation overflows.
 pub const DECREMENT_OVERFLOW: CommandError =
     CommandError::new_static("ERR decrement would overflow");
+
+// --- pubsub ---
+
+/// A RESP2 client in subscribed mode ran a command outside the pub/sub
+/// context (`name` is the full name, `client|list` for a subcommand).
+pub fn pubsub_context(name: &str) -> CommandError {
+    CommandError::new(format!(
+        "ERR Can't execute '{name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
+    ))
+}

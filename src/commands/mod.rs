@@ -16,6 +16,7 @@ pub mod introspection;
 pub mod keys;
 pub mod object;
 pub mod persistence;
+pub mod pubsub;
 pub mod server;
 pub mod streams;
 pub mod strings;
@@ -92,6 +93,7 @@ pub fn families() -> &'static [&'static [CommandSpec]] {
         transactions::COMMANDS,
         strings::COMMANDS,
         streams::COMMANDS,
+        pubsub::COMMANDS,
         keys::COMMANDS,
         expire::COMMANDS,
         object::COMMANDS,
