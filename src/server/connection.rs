@@ -91,6 +91,10 @@ pub async fn serve(
                         .await;
                         match waited {
                             Some((served, lsn)) => {
+                                // Messages that arrived while it waited go
+                                // before the reply, as Redis writes them
+                                // to a blocked client at once.
+                                session.pubsub_mark = shared.pubsub.mark();
                                 session.unflushed_lsn = session.unflushed_lsn.max(lsn);
                                 reply = served;
                             }
