@@ -173,6 +173,16 @@ impl Mailbox {
     }
 }
 
+/// Whether a channel name matches a pub/sub pattern. As in Redis's
+/// matcher, a non-empty pattern never matches the empty name (not even
+/// `*`): the empty name only matches the empty pattern.
+fn pattern_matches(pattern: &[u8], channel: &[u8]) -> bool {
+    if channel.is_empty() {
+        return pattern.is_empty();
+    }
+    glob::matches(pattern, channel)
+}
+
 /// Subscribers of one channel or pattern, by client id.
 type Subscribers = AHashMap<u64, Arc<ClientHandle>>;
 
@@ -382,7 +392,7 @@ impl PubSub {
         }
         if !shard {
             for (pattern, subs) in &reg.maps[SubKind::Pattern as usize] {
-                if !glob::matches(pattern, channel) {
+                if !pattern_matches(pattern, channel) {
                     continue;
                 }
                 let mut enc = Encoded::new(Reply::Push(vec![
@@ -427,7 +437,7 @@ impl PubSub {
         };
         reg.maps[kind as usize]
             .keys()
-            .filter(|name| pattern.is_none_or(|p| glob::matches(p, name)))
+            .filter(|name| pattern.is_none_or(|p| pattern_matches(p, name)))
             .cloned()
             .collect()
     }
@@ -492,6 +502,14 @@ impl Encoded {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_empty_channel_matches_only_the_empty_pattern() {
+        assert!(!pattern_matches(b"*", b""));
+        assert!(pattern_matches(b"", b""));
+        assert!(pattern_matches(b"*", b"a"));
+        assert!(pattern_matches(b"a*", b"a"));
+    }
 
     #[test]
     fn hard_limit_trips_at_the_limit() {
