@@ -25,7 +25,7 @@
 //! dropped and its connection closed.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use ahash::AHashMap;
@@ -74,6 +74,10 @@ pub struct Mailbox {
     counts: [AtomicUsize; 3],
     queue: Mutex<Queue>,
     notify: Notify,
+    /// Cheap checks so that a connection without pub/sub traffic never
+    /// takes the queue lock: frames queued / frames drained but unwritten.
+    has_queued: AtomicBool,
+    has_in_flight: AtomicBool,
 }
 
 #[derive(Debug, Default)]
@@ -120,6 +124,9 @@ impl Mailbox {
     /// Appends the frames published up to sequence `upto` (all of them
     /// with `None`) to `out`; they stay counted until [`Mailbox::written`].
     pub fn drain_into(&self, upto: Option<u64>, out: &mut BytesMut) {
+        if !self.has_queued.load(Ordering::Acquire) {
+            return;
+        }
         let mut q = self.queue.lock().expect("mailbox lock");
         while let Some((seq, _)) = q.frames.front() {
             if upto.is_some_and(|mark| *seq > mark) {
@@ -129,12 +136,18 @@ impl Mailbox {
             out.extend_from_slice(&frame);
             q.queued -= frame.len();
             q.in_flight += frame.len();
+            self.has_in_flight.store(true, Ordering::Release);
+        }
+        if q.frames.is_empty() {
+            self.has_queued.store(false, Ordering::Release);
         }
     }
 
     /// The write buffer reached the socket.
     pub fn written(&self) {
-        self.queue.lock().expect("mailbox lock").in_flight = 0;
+        if self.has_in_flight.swap(false, Ordering::AcqRel) {
+            self.queue.lock().expect("mailbox lock").in_flight = 0;
+        }
     }
 
     /// Queues a frame; false when the client is now over its limit (the
@@ -146,6 +159,7 @@ impl Mailbox {
         }
         q.queued += frame.len();
         q.frames.push_back((seq, frame));
+        self.has_queued.store(true, Ordering::Release);
         let pending = (q.queued + q.in_flight) as u64;
         let over_hard = limit.hard > 0 && pending >= limit.hard;
         let mut over_soft = false;
@@ -170,6 +184,7 @@ impl Mailbox {
         q.closed = true;
         q.frames.clear();
         q.queued = 0;
+        self.has_queued.store(false, Ordering::Release);
     }
 }
 
