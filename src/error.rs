@@ -314,3 +314,13 @@ pub const TIMEOUT_NEGATIVE: CommandError = CommandError::new_static("ERR timeout
 /// A blocking timeout too large to represent.
 pub const TIMEOUT_OUT_OF_RANGE: CommandError =
     CommandError::new_static("ERR timeout is out of range");
+
+// --- pubsub ---
+
+/// A RESP2 client in subscribed mode ran a command outside the pub/sub
+/// context (`name` is the full name, `client|list` for a subcommand).
+pub fn pubsub_context(name: &str) -> CommandError {
+    CommandError::new(format!(
+        "ERR Can't execute '{name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
+    ))
+}

@@ -10,6 +10,7 @@ use super::connection::check_client_name;
 use super::{boxed, Args, CommandSpec, CommandTable, Ctx, Execute, Kind, Simple};
 use crate::error::{self, CommandError};
 use crate::protocol::{Reply, OK};
+use crate::server::pubsub::SubKind;
 use crate::server::ClientHandle;
 
 const FLAGS: &[&str] = &["noscript", "loading", "stale"];
@@ -343,8 +344,8 @@ impl Execute for ReplyMode {
     }
 }
 
-/// The client types CLIENT LIST/KILL TYPE accept. Sluice has only normal
-/// clients (pub/sub clients arrive with the pub/sub work).
+/// The client types CLIENT LIST/KILL TYPE accept. Sluice has normal and
+/// pub/sub clients (see [`client_type`]).
 fn parse_type(raw: &[u8]) -> Result<&'static str, CommandError> {
     for name in ["normal", "master", "replica", "slave", "pubsub"] {
         if is(raw, name) {
@@ -355,6 +356,16 @@ fn parse_type(raw: &[u8]) -> Result<&'static str, CommandError> {
         "ERR Unknown client type '{}'",
         String::from_utf8_lossy(raw)
     )))
+}
+
+/// A client's type for TYPE filters: `pubsub` while it has a
+/// subscription, as in Redis, otherwise `normal`.
+fn client_type(client: &ClientHandle) -> &'static str {
+    if client.pubsub.is_subscribed() {
+        "pubsub"
+    } else {
+        "normal"
+    }
 }
 
 /// CLIENT LIST [TYPE type] [ID id ...]
@@ -394,7 +405,7 @@ impl Execute for List {
     fn execute(self: Box<Self>, ctx: &mut Ctx<'_>) -> Reply {
         let mut text = String::new();
         for client in ctx.shared.clients.snapshot() {
-            if self.kind.is_some_and(|k| k != "normal") {
+            if self.kind.is_some_and(|k| k != client_type(&client)) {
                 continue;
             }
             if self
@@ -429,13 +440,29 @@ fn describe(client: &ClientHandle, now: i64, blocked: bool) -> String {
         .map(|id| CommandTable::global().entry(id).full_name.clone())
         .unwrap_or_else(|| "NULL".into());
     let multi = client.multi().map_or(-1, |n| n as i64);
-    let flags = match (client.multi().is_some(), blocked) {
-        (true, _) => "x",
-        (false, true) => "b",
-        (false, false) => "N",
-    };
+    let ps = &client.pubsub;
+    // Redis's letters, in its order.
+    let mut flags = String::new();
+    if ps.is_subscribed() {
+        flags.push('P');
+    }
+    if client.multi().is_some() {
+        flags.push('x');
+    } else if blocked {
+        flags.push('b');
+    }
+    if flags.is_empty() {
+        flags.push('N');
+    }
+    let (sub, psub, ssub) = (
+        ps.count(SubKind::Channel),
+        ps.count(SubKind::Pattern),
+        ps.count(SubKind::Shard),
+    );
+    // omem: pub/sub output queued and not yet written to the socket.
+    let omem = ps.pending_bytes();
     format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={flags} db={} sub=0 psub=0 ssub=0 multi={multi} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={cmd} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={flags} db={} sub={sub} psub={psub} ssub={ssub} multi={multi} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem={omem} tot-mem=0 events=r cmd={cmd} user=default redir=-1 resp={} lib-name={} lib-ver={}",
         client.id,
         client.addr,
         client.laddr,
@@ -552,7 +579,7 @@ impl Execute for Kill {
                         && f.laddr
                             .as_ref()
                             .is_none_or(|a| c.laddr.to_string().as_bytes() == a.as_ref())
-                        && f.kind.is_none_or(|k| k == "normal")
+                        && f.kind.is_none_or(|k| k == client_type(c))
                         && f.max_age
                             .is_none_or(|age| (ctx.now - c.created_ms) / 1000 >= age)
                         && !(f.skip_me && c.id == ctx.session.id);

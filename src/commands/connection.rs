@@ -123,7 +123,15 @@ impl Ping {
 }
 
 impl Execute for Ping {
-    fn execute(self: Box<Self>, _ctx: &mut Ctx<'_>) -> Reply {
+    fn execute(self: Box<Self>, ctx: &mut Ctx<'_>) -> Reply {
+        // A subscribed RESP2 client reads a stream of arrays: PING answers
+        // in that shape.
+        if !ctx.session.resp3 && ctx.session.handle.pubsub.is_subscribed() {
+            return Reply::Array(vec![
+                Reply::bulk("pong"),
+                Reply::Bulk(self.0.unwrap_or_default()),
+            ]);
+        }
         match self.0 {
             Some(message) => Reply::Bulk(message),
             None => Reply::Simple("PONG"),
@@ -358,6 +366,7 @@ impl Execute for Reset {
         let session = &mut *ctx.session;
         session.end_multi();
         session.unwatch_all(ctx.keyspace);
+        ctx.shared.pubsub.unsubscribe_all(&session.handle);
         session.select(0);
         session.set_resp3(false);
         session.reply_off = false;

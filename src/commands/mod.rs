@@ -16,6 +16,7 @@ pub mod introspection;
 pub mod keys;
 pub mod object;
 pub mod persistence;
+pub mod pubsub;
 pub mod server;
 pub mod streams;
 pub mod strings;
@@ -94,6 +95,7 @@ pub fn families() -> &'static [&'static [CommandSpec]] {
         strings::COMMANDS,
         streams::COMMANDS,
         zsets::COMMANDS,
+        pubsub::COMMANDS,
         keys::COMMANDS,
         expire::COMMANDS,
         object::COMMANDS,

@@ -44,6 +44,9 @@ pub enum Reply {
     Verbatim(Bytes),
     /// RESP3 `>n` out-of-band push; RESP2 an array.
     Push(Vec<Reply>),
+    /// Several top-level replies written back to back (SUBSCRIBE's one
+    /// confirmation per channel).
+    Frames(Vec<Reply>),
 }
 
 /// `+OK`
@@ -80,6 +83,11 @@ impl Reply {
             Reply::Array(items) => aggregate(out, b'*', items, resp3),
             Reply::Set(items) => aggregate(out, if resp3 { b'~' } else { b'*' }, items, resp3),
             Reply::Push(items) => aggregate(out, if resp3 { b'>' } else { b'*' }, items, resp3),
+            Reply::Frames(frames) => {
+                for frame in frames {
+                    frame.encode(out, resp3);
+                }
+            }
             Reply::Map(pairs) => {
                 if resp3 {
                     int_line(out, b'%', pairs.len() as i64);

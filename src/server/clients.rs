@@ -46,6 +46,8 @@ pub struct ClientHandle {
     killed: AtomicBool,
     /// Woken when the client is killed.
     pub kill_signal: Notify,
+    /// Its pub/sub subscription counts and delivery queue.
+    pub pubsub: super::pubsub::Mailbox,
 }
 
 impl ClientHandle {
@@ -65,6 +67,7 @@ impl ClientHandle {
             names: Mutex::new(ClientNames::default()),
             killed: AtomicBool::new(false),
             kill_signal: Notify::new(),
+            pubsub: Default::default(),
         }
     }
 

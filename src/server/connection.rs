@@ -91,6 +91,10 @@ pub async fn serve(
                         .await;
                         match waited {
                             Some((served, lsn)) => {
+                                // Messages that arrived while it waited go
+                                // before the reply, as Redis writes them
+                                // to a blocked client at once.
+                                session.pubsub_mark = shared.pubsub.mark();
                                 session.unflushed_lsn = session.unflushed_lsn.max(lsn);
                                 reply = served;
                             }
@@ -110,8 +114,15 @@ pub async fn serve(
                             );
                         }
                     }
+                    // Messages published before the command ran precede its reply.
+                    handle
+                        .pubsub
+                        .drain_into(Some(session.pubsub_mark), &mut wbuf);
                     let suppressed = std::mem::take(&mut session.suppress_current);
-                    if !(session.reply_off || skip || suppressed) {
+                    // (Un)subscribe confirmations are pushes: CLIENT REPLY
+                    // OFF/SKIP does not silence them, as in Redis.
+                    let push = matches!(reply, Reply::Frames(_));
+                    if push || !(session.reply_off || skip || suppressed) {
                         reply.encode(&mut wbuf, session.resp3);
                     }
                     if session.shutdown_requested {
@@ -135,6 +146,7 @@ pub async fn serve(
                 }
             }
         }
+        handle.pubsub.drain_into(None, &mut wbuf);
         if !flush_replies(&shared, &mut session, &mut stream, &mut wbuf).await {
             break 'conn;
         }
@@ -151,10 +163,12 @@ pub async fn serve(
                     shared.stats.total_net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
                 }
             },
+            _ = handle.pubsub.notified() => {}
             _ = handle.kill_signal.notified() => break 'conn,
             _ = shutdown.changed() => break 'conn,
         }
     }
+    shared.pubsub.unsubscribe_all(&handle);
     let _ = stream.shutdown().await;
     {
         let mut keyspace = shared.keyspace.lock().expect("keyspace lock");
@@ -192,10 +206,16 @@ async fn flush_replies(
             .stats
             .total_net_output_bytes
             .fetch_add(wbuf.len() as u64, Ordering::Relaxed);
-        if stream.write_all(wbuf).await.is_err() {
-            return false;
+        // A client that stops reading must not hold its task here forever:
+        // an output-buffer overrun (or CLIENT KILL) ends the write.
+        tokio::select! {
+            written = stream.write_all(wbuf) => if written.is_err() {
+                return false;
+            },
+            _ = session.handle.kill_signal.notified() => return false,
         }
         wbuf.clear();
+        session.handle.pubsub.written();
     }
     true
 }

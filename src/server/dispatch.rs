@@ -15,8 +15,23 @@ use crate::server::session::Queued;
 /// Commands that run at once inside MULTI instead of being queued.
 const NOT_QUEUED: &[&str] = &["exec", "discard", "multi", "watch", "quit", "reset"];
 
+/// Commands a RESP2 client may run while subscribed.
+const PUBSUB_CONTEXT: &[&str] = &[
+    "subscribe",
+    "psubscribe",
+    "ssubscribe",
+    "unsubscribe",
+    "punsubscribe",
+    "sunsubscribe",
+    "ping",
+    "quit",
+    "reset",
+];
+
 /// Runs one request from a client and returns its reply.
 pub fn run(shared: &Shared, session: &mut Session, words: Vec<Bytes>) -> Reply {
+    // A reply that never takes the lock goes after what was published so far.
+    session.pubsub_mark = shared.pubsub.mark();
     let table = CommandTable::global();
     let lookup = match table.lookup(&words) {
         Ok(lookup) => lookup,
@@ -44,6 +59,15 @@ pub fn run(shared: &Shared, session: &mut Session, words: Vec<Bytes>) -> Reply {
             return reject(shared, session, error::misconf(&why));
         }
     }
+    if !session.resp3
+        && session.handle.pubsub.is_subscribed()
+        && !PUBSUB_CONTEXT.contains(&entry.full_name.as_str())
+    {
+        shared.stats.commands[lookup.id]
+            .rejected_calls
+            .fetch_add(1, Ordering::Relaxed);
+        return reject(shared, session, error::pubsub_context(&entry.full_name));
+    }
     if session.multi.is_some() && entry.spec.has_flag("no_multi") {
         shared.stats.commands[lookup.id]
             .rejected_calls
@@ -62,6 +86,8 @@ pub fn run(shared: &Shared, session: &mut Session, words: Vec<Bytes>) -> Reply {
         Err(e) => return failed(shared, lookup.id, e),
     };
     let mut keyspace = shared.keyspace.lock().expect("keyspace lock");
+    // Publishes run under this lock too: the mark is exact from here on.
+    session.pubsub_mark = shared.pubsub.mark();
     let mut ctx = Ctx {
         now: shared.clock.now_ms(),
         keyspace: &mut keyspace,

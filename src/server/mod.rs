@@ -4,6 +4,7 @@ pub mod blocking;
 mod clients;
 mod connection;
 pub mod dispatch;
+pub mod pubsub;
 mod session;
 mod stats;
 
@@ -63,6 +64,8 @@ pub struct Shared {
     pub listening: Vec<SocketAddr>,
     /// The commit log and checkpoints.
     pub storage: Storage,
+    /// Pub/sub subscriptions and delivery.
+    pub pubsub: pubsub::PubSub,
     next_client_id: AtomicU64,
     shutdown: watch::Sender<bool>,
 }
@@ -173,6 +176,7 @@ impl Server {
             run_id: random_run_id(),
             listening,
             storage,
+            pubsub: pubsub::PubSub::default(),
             next_client_id: AtomicU64::new(1),
             shutdown,
         });

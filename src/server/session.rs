@@ -91,6 +91,9 @@ pub struct Session {
     pub is_local: bool,
     /// The entry in the client registry, shared with CLIENT LIST/KILL.
     pub handle: Arc<ClientHandle>,
+    /// The pub/sub publish sequence number when the current command ran:
+    /// messages up to it are written before its reply, later ones after.
+    pub pubsub_mark: u64,
 }
 
 impl Session {
@@ -116,6 +119,7 @@ impl Session {
             after_lock: None,
             is_local,
             handle,
+            pubsub_mark: 0,
         }
     }
 

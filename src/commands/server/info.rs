@@ -132,6 +132,7 @@ fn info_section(ctx: &mut Ctx<'_>, name: &str, out: &mut String) {
             field(out, "total_blocking_keys", keys);
             field(out, "total_blocking_keys_on_nokey", on_nokey);
             field(out, "tracking_clients", 0);
+            field(out, "pubsub_clients", shared.pubsub.clients());
             field(out, "clients_in_timeout_table", 0);
         }
         "memory" => {
@@ -255,8 +256,15 @@ fn info_section(ctx: &mut Ctx<'_>, name: &str, out: &mut String) {
             field(out, "evicted_keys", 0);
             field(out, "keyspace_hits", ks.keyspace_hits);
             field(out, "keyspace_misses", ks.keyspace_misses);
-            field(out, "pubsub_channels", 0);
-            field(out, "pubsub_patterns", 0);
+            let [channels, patterns, shard] = shared.pubsub.sizes();
+            field(out, "pubsub_channels", channels);
+            field(out, "pubsub_patterns", patterns);
+            field(out, "pubsubshard_channels", shard);
+            field(
+                out,
+                "client_output_buffer_limit_disconnections",
+                load(&shared.pubsub.obuf_disconnections),
+            );
             field(out, "total_error_replies", load(&stats.total_error_replies));
         }
         "replication" => {
