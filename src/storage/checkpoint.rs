@@ -120,6 +120,12 @@ pub fn write(
                 }
             }
         }
+        // The copy may hold changes made after the roll (and stream entries
+        // whose payloads are after it): their records must be durable
+        // before the checkpoint is, or a power cut under `everysec` could
+        // leave a checkpoint ahead of the log, pointing at payloads that
+        // are gone.
+        journal.sync_now()?;
         chunk.clear();
         encode_record(&mut chunk, RecordType::CheckpointEnd, &keys.to_le_bytes());
         file.append(&chunk).and_then(|()| file.sync()).map_err(io)?;
