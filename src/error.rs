@@ -314,6 +314,17 @@ pub const TIMEOUT_NEGATIVE: CommandError = CommandError::new_static("ERR timeout
 /// A blocking timeout too large to represent.
 pub const TIMEOUT_OUT_OF_RANGE: CommandError =
     CommandError::new_static("ERR timeout is out of range");
+/// ZUNION/ZINTER WEIGHTS with a weight that is not a number.
+pub const WEIGHT_NOT_FLOAT: CommandError =
+    CommandError::new_static("ERR weight value is not a float");
+/// ZINTERCARD LIMIT below 0 or not an integer.
+pub const LIMIT_NEGATIVE: CommandError = CommandError::new_static("ERR LIMIT can't be negative");
+/// ZRANDMEMBER count of exactly i64::MIN (its negation does not fit).
+pub const RANDMEMBER_COUNT_RANGE: CommandError = CommandError::new_static(
+    "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807",
+);
+/// ZRANDMEMBER … WITHSCORES count whose doubled size does not fit.
+pub const VALUE_OUT_OF_RANGE: CommandError = CommandError::new_static("ERR value is out of range");
 
 // --- pubsub ---
 

@@ -173,9 +173,9 @@ fn db_in_range(n: i64, count: usize) -> Result<usize, CommandError> {
         .ok_or(error::DB_OUT_OF_RANGE)
 }
 
-/// A pseudo-random number for RANDOMKEY (std's per-process random hasher
+/// A pseudo-random number for RANDOMKEY and ZRANDMEMBER (std's per-process random hasher
 /// keys over a counter: unpredictable enough, no extra dependency).
-fn random_u64() -> u64 {
+pub(crate) fn random_u64() -> u64 {
     static STATE: OnceLock<RandomState> = OnceLock::new();
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let mut hasher = STATE.get_or_init(RandomState::new).build_hasher();
@@ -306,7 +306,7 @@ impl Scan {
 /// integer must not be negative; anything else must be accepted whole by
 /// C's `strtoull` (leading spaces, a sign, leading zeros, up to `u64::MAX`;
 /// a `-` there negates modulo 2^64).
-fn parse_cursor(raw: &[u8]) -> Option<u64> {
+pub(crate) fn parse_cursor(raw: &[u8]) -> Option<u64> {
     if let Some(n) = parse_i64_opt(raw) {
         return u64::try_from(n).ok();
     }

@@ -132,7 +132,7 @@ impl Execute for ObjectQuery {
             return Reply::Null;
         };
         match self.what {
-            Inspect::Encoding => Reply::Simple(encoding(entry, limits)),
+            Inspect::Encoding => Reply::bulk(encoding(entry, limits)),
             Inspect::Freq => error::LFU_NOT_SELECTED.into(),
             Inspect::IdleTime => Reply::Int(now.saturating_sub(entry.last_access).max(0) / 1000),
             Inspect::RefCount => Reply::Int(match int_encoded(entry) {

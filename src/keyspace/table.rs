@@ -11,7 +11,7 @@ use ahash::AHashMap;
 use bytes::Bytes;
 
 /// Keys to values, with stable slot positions.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct KeyTable<V> {
     index: AHashMap<Bytes, usize>,
     slots: Vec<Option<(Bytes, V)>>,

@@ -11,11 +11,15 @@
 //!   ZLEXCOUNT, ZRANK, ZREVRANK
 //! - `remove.rs`: ZREMRANGEBYRANK/SCORE/LEX, ZPOPMIN, ZPOPMAX, ZMPOP
 //! - `blocking.rs`: BZPOPMIN, BZPOPMAX, BZMPOP
+//! - `setops.rs`: ZUNION, ZINTER, ZDIFF, their STORE forms, ZINTERCARD
+//! - `random.rs`: ZRANDMEMBER, ZSCAN
 
 mod add;
 mod blocking;
+mod random;
 mod range;
 mod remove;
+mod setops;
 
 use bytes::Bytes;
 
@@ -290,6 +294,87 @@ pub static COMMANDS: &[CommandSpec] = &[
         "7.0.0",
         "Pops members from the first non-empty sorted set, waiting if none.",
         blocking::parse_bzmpop,
+    ),
+    zset(
+        "zunion",
+        -3,
+        &["readonly", "movablekeys"],
+        (0, 0, 0),
+        "6.2.0",
+        "Returns the union of sorted sets, scores combined.",
+        setops::parse_zunion,
+    ),
+    zset(
+        "zinter",
+        -3,
+        &["readonly", "movablekeys"],
+        (0, 0, 0),
+        "6.2.0",
+        "Returns the members common to all the sorted sets, scores combined.",
+        setops::parse_zinter,
+    ),
+    zset(
+        "zdiff",
+        -3,
+        &["readonly", "movablekeys"],
+        (0, 0, 0),
+        "6.2.0",
+        "Returns the members of the first sorted set that are in none of the others.",
+        setops::parse_zdiff,
+    ),
+    zset(
+        "zintercard",
+        -3,
+        &["readonly", "movablekeys"],
+        (0, 0, 0),
+        "7.0.0",
+        "Counts the members common to all the sorted sets.",
+        setops::parse_zintercard,
+    ),
+    zset(
+        "zunionstore",
+        -4,
+        &["write", "denyoom", "movablekeys"],
+        (1, 1, 1),
+        "2.0.0",
+        "Stores the union of sorted sets at a key.",
+        setops::parse_zunionstore,
+    ),
+    zset(
+        "zinterstore",
+        -4,
+        &["write", "denyoom", "movablekeys"],
+        (1, 1, 1),
+        "2.0.0",
+        "Stores the intersection of sorted sets at a key.",
+        setops::parse_zinterstore,
+    ),
+    zset(
+        "zdiffstore",
+        -4,
+        &["write", "denyoom", "movablekeys"],
+        (1, 1, 1),
+        "6.2.0",
+        "Stores the difference of sorted sets at a key.",
+        setops::parse_zdiffstore,
+    ),
+    zset(
+        "zrandmember",
+        -2,
+        READ,
+        (1, 1, 1),
+        "6.2.0",
+        "Returns random members of a sorted set.",
+        random::parse_zrandmember,
+    ),
+    zset(
+        "zscan",
+        -3,
+        READ,
+        (1, 1, 1),
+        "2.8.0",
+        "Iterates over members and scores of a sorted set.",
+        random::parse_zscan,
     ),
 ];
 

@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! ZSet
-//!   scores: AHashMap<member, score>    O(1) ZSCORE, membership
+//!   scores: KeyTable<score>            O(1) ZSCORE, membership, ZSCAN
+//!                                      cursors, random members
 //!   index:  SkipList of (score, member) with spans   O(log n) rank, range
 //!   encoding                            what OBJECT ENCODING reports
 //!   ops: Vec<ZSetOp>                    changes not yet journaled
@@ -34,7 +35,7 @@ mod tests;
 
 use std::ops::Range;
 
-use ahash::AHashMap;
+use super::table::KeyTable;
 use bytes::Bytes;
 
 use skiplist::{SkipList, NIL};
@@ -107,7 +108,7 @@ pub enum LexBound {
 /// A sorted set.
 #[derive(Clone)]
 pub struct ZSet {
-    scores: AHashMap<Bytes, f64>,
+    scores: KeyTable<f64>,
     index: SkipList,
     encoding: Encoding,
     ops: Vec<ZSetOp>,
@@ -148,7 +149,7 @@ impl ZSet {
     /// An empty set in the small encoding.
     pub fn new() -> Self {
         ZSet {
-            scores: AHashMap::new(),
+            scores: KeyTable::default(),
             index: SkipList::new(),
             encoding: Encoding::Listpack,
             ops: Vec::new(),
@@ -212,7 +213,7 @@ impl ZSet {
     }
 
     fn remove_quietly(&mut self, member: &[u8]) -> Option<f64> {
-        let score = self.scores.remove(member)?;
+        let (_, score) = self.scores.remove(member)?;
         self.index.remove(score, member);
         Some(score)
     }
@@ -341,6 +342,25 @@ impl ZSet {
         ranks.len()
     }
 
+    /// Visits up to `budget` slots of the member table from `cursor` (a
+    /// ZSCAN cursor: members present for a whole scan are visited exactly
+    /// once, whatever changes meanwhile). Returns the next cursor, 0 at the
+    /// end.
+    pub fn scan(&self, cursor: usize, budget: usize, mut visit: impl FnMut(&Bytes, f64)) -> usize {
+        self.scores.scan(cursor, budget, |m, s| visit(m, *s))
+    }
+
+    /// A member chosen by `pick(slot_count)` (ZRANDMEMBER), with its score.
+    pub fn random_member(&self, pick: impl FnOnce(usize) -> usize) -> Option<(&Bytes, f64)> {
+        let member = self.scores.random_key(pick)?;
+        Some((member, self.score(member)?))
+    }
+
+    /// Every member with its score, in the member table's order.
+    pub fn members(&self) -> impl Iterator<Item = (&Bytes, f64)> {
+        self.scores.iter().map(|(m, s)| (m, *s))
+    }
+
     /// Removes and returns the lowest member.
     pub fn pop_first(&mut self) -> Option<(Bytes, f64)> {
         let (member, score) = self.at_rank(0).map(|(m, s)| (m.clone(), s))?;
@@ -381,8 +401,8 @@ impl ZSet {
 
     fn settle(&mut self, limits: Limits) {
         if self.encoding == Encoding::Unsettled {
-            let small =
-                self.len() <= limits.entries && self.scores.keys().all(|m| m.len() <= limits.value);
+            let small = self.len() <= limits.entries
+                && self.scores.iter().all(|(m, _)| m.len() <= limits.value);
             self.encoding = if small {
                 Encoding::Listpack
             } else {
@@ -412,8 +432,8 @@ impl ZSet {
     pub fn encoding_name(&self, limits: Limits) -> &'static str {
         let mut encoding = self.encoding;
         if encoding == Encoding::Unsettled {
-            let small =
-                self.len() <= limits.entries && self.scores.keys().all(|m| m.len() <= limits.value);
+            let small = self.len() <= limits.entries
+                && self.scores.iter().all(|(m, _)| m.len() <= limits.value);
             encoding = if small {
                 Encoding::Listpack
             } else {
