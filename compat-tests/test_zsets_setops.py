@@ -262,3 +262,33 @@ def _pairs(raw, protocol):
             out.append((member, text))
             member = None
     return out
+
+
+def test_zadd_that_changes_nothing_leaves_watchers_alone(r):
+    """A ZADD that changes no score must not abort a WATCHing transaction
+    (a delay-queue producer re-scheduling a job at the same time)."""
+    r.zadd("delayed", {"job": 100})
+    pipe = r.pipeline(transaction=True)
+    pipe.watch("delayed")
+    assert r.zadd("delayed", {"job": 100}) == 0
+    assert r.zadd("delayed", {"job": 50}, xx=True, gt=True) == 0
+    assert r.zadd("delayed", {"new": 1}, xx=True) == 0
+    pipe.multi()
+    pipe.zrem("delayed", "job")
+    assert pipe.execute() == [1]
+    # A change does abort it.
+    r.zadd("delayed", {"job": 100})
+    pipe = r.pipeline(transaction=True)
+    pipe.watch("delayed")
+    assert r.zadd("delayed", {"job": 101}) == 0
+    pipe.multi()
+    pipe.zrem("delayed", "job")
+    with pytest.raises(Exception, match="Watched variable changed"):
+        pipe.execute()
+
+
+def test_zadd_repeated_member_in_one_command(q):
+    q.check(2, "ZADD", "nz", "CH", "1", "a", "2", "a")
+    q.check(1, "ZADD", "nz2", "1", "a", "2", "a")
+    q.check(q.pairs("a", "2"), "ZRANGE", "nz2", "0", "-1", "WITHSCORES")
+    q.check(D("5"), "ZADD", "nz3", "INCR", "5", "a")

@@ -91,17 +91,28 @@ struct Tally {
     last: Option<f64>,
 }
 
-/// Applies ZADD's pairs to `z` with its rules.
-fn add_pairs(
-    z: &mut ZSet,
+/// A planned change: member, new score, and whether the member is new.
+type Change = (Bytes, f64, bool);
+
+/// Works out what ZADD's pairs would do to `z` (absent: a new set),
+/// without changing it: the members to set, in order, with whether each is
+/// new. A pair sees the pairs before it in the same command.
+fn plan(
+    z: Option<&ZSet>,
     flags: AddFlags,
     pairs: Vec<(f64, Bytes)>,
-    limits: Limits,
-) -> Result<Tally, CommandError> {
+) -> Result<(Vec<Change>, Tally), CommandError> {
     let mut tally = Tally::default();
+    let mut changes: Vec<Change> = Vec::new();
     for (score, member) in pairs {
         tally.last = None;
-        match z.score(&member) {
+        // The member's score as the pairs before this one left it.
+        let planned = changes.iter().rev().find(|(m, _, _)| *m == member);
+        let current = match planned {
+            Some(&(_, s, _)) => Some(s),
+            None => z.and_then(|z| z.score(&member)),
+        };
+        match current {
             Some(current) => {
                 if flags.nx {
                     continue;
@@ -114,7 +125,10 @@ fn add_pairs(
                     continue;
                 }
                 if score != current {
-                    z.insert(member, score);
+                    let new = planned.is_some_and(|&(_, _, new)| new);
+                    changes.push((member, score, new));
+                    // Even a member this command added counts as updated
+                    // by a later pair (`ZADD z CH 1 a 2 a` is 2, as Redis).
                     tally.updated += 1;
                 }
                 tally.last = Some(score + 0.0);
@@ -123,15 +137,24 @@ fn add_pairs(
                 if flags.xx {
                     continue;
                 }
-                let len = member.len();
-                z.insert(member, score);
-                z.note_added(len, limits);
+                changes.push((member, score, true));
                 tally.added += 1;
                 tally.last = Some(score + 0.0);
             }
         }
     }
-    Ok(tally)
+    Ok((changes, tally))
+}
+
+/// Applies planned changes to `z`.
+fn apply(z: &mut ZSet, changes: Vec<Change>, limits: Limits) {
+    for (member, score, new) in changes {
+        let len = member.len();
+        z.insert(member, score);
+        if new {
+            z.note_added(len, limits);
+        }
+    }
 }
 
 impl Execute for ZAdd {
@@ -140,35 +163,41 @@ impl Execute for ZAdd {
         let now = ctx.now;
         let ZAdd { key, flags, pairs } = *self;
         let (db, stats) = ctx.db();
-        let tally = match peek_zset(db, &key, now, stats) {
+        let existing = match peek_zset(db, &key, now, stats) {
             Err(e) => return e.into(),
-            Ok(None) if flags.xx => Ok(Tally::default()),
-            Ok(None) => {
+            Ok(z) => z,
+        };
+        let exists = existing.is_some();
+        // Redis sizes a new set by its arguments.
+        let longest = pairs.iter().map(|(_, m)| m.len()).max().unwrap_or(0);
+        let oversized = pairs.len() > limits.entries || longest > limits.value;
+        let (changes, tally) = match plan(existing, flags, pairs) {
+            Ok(planned) => planned,
+            Err(e) => return e.into(),
+        };
+        // A ZADD that changes nothing leaves the key alone: no WATCH flag,
+        // no wake-up, nothing journaled (as Redis).
+        if !changes.is_empty() {
+            if exists {
+                if let Ok(Some(z)) = zset_mut(db, &key, now, stats) {
+                    apply(z, changes, limits);
+                }
+            } else {
                 let mut z = ZSet::new();
-                // Redis sizes a new set by its arguments.
-                let longest = pairs.iter().map(|(_, m)| m.len()).max().unwrap_or(0);
-                if pairs.len() > limits.entries || longest > limits.value {
+                if oversized {
                     z.force_skiplist();
                 }
-                let tally = add_pairs(&mut z, flags, pairs, limits);
+                apply(&mut z, changes, limits);
                 z.take_ops();
                 store(db, key, z, now);
-                tally
             }
-            Ok(Some(_)) => {
-                let Ok(Some(z)) = zset_mut(db, &key, now, stats) else {
-                    unreachable!("the key was just found holding a sorted set");
-                };
-                let tally = add_pairs(z, flags, pairs, limits);
-                drop_if_empty(db, &key);
-                tally
-            }
-        };
-        match tally {
-            Err(e) => e.into(),
-            Ok(t) if flags.incr => t.last.map_or(Reply::Null, score_reply),
-            Ok(t) if flags.ch => Reply::Int(t.added + t.updated),
-            Ok(t) => Reply::Int(t.added),
+        }
+        if flags.incr {
+            tally.last.map_or(Reply::Null, score_reply)
+        } else if flags.ch {
+            Reply::Int(tally.added + tally.updated)
+        } else {
+            Reply::Int(tally.added)
         }
     }
 }
