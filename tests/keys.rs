@@ -892,7 +892,8 @@ async fn object_replies_and_errors_raw() {
         let nil = if resp3 { "_\r\n" } else { "$-1\r\n" };
         assert_eq!(
             raw.request(&["OBJECT", "ENCODING", "k"]).await,
-            "+embstr\r\n"
+            // A bulk string, as real Redis sends it.
+            "$6\r\nembstr\r\n"
         );
         for sub in ["ENCODING", "FREQ", "IDLETIME", "REFCOUNT"] {
             assert_eq!(raw.request(&["OBJECT", sub, "nope"]).await, nil, "{sub}");
