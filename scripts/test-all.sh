@@ -54,14 +54,14 @@ if [ "${SKIP_CARGO:-0}" != 1 ]; then
         --rate 1000 --consume-entries 2000 --entries 5000 >"$smoke_out" ||
         { cat "$smoke_out"; die "loadgen smoke run failed"; }
     rows=$(grep -c '^| ' "$smoke_out" || true)
-    # Header, separator and 11 workload rows (3 XADD x 2 policies, consume,
-    # end-to-end, delay queue, restart, memory).
+    # Header, separator and 12 rows: 3 XADD shapes x 2 fsync policies,
+    # consume, end-to-end, delay queue, restart, memory and disk.
     # Redis runs every workload, so each row needs a figure in its column.
     no_redis=$(awk -F'|' '/^\| / && NR > 2 && $5 !~ /[0-9]/' "$smoke_out" | grep -vc -e '^| workload' -e '^| ---' || true)
-    if [ "$rows" -ne 13 ] || [ "$no_redis" -ne 0 ] ||
+    if [ "$rows" -ne 14 ] || [ "$no_redis" -ne 0 ] ||
         ! grep -q '^| workload | compares | sluice | redis |' "$smoke_out"; then
         cat "$smoke_out"
-        die "loadgen smoke run: expected 11 workload rows, each with a redis figure"
+        die "loadgen smoke run: expected 12 workload rows, each with a redis figure"
     fi
     rm -f "$smoke_out"
 fi

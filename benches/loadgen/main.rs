@@ -267,25 +267,35 @@ async fn run(opts: Opts) -> ExitCode {
             payload: payload.clone(),
             fsync: opts.fsync.clone(),
             rounds: opts.rounds,
-            restart: want_restart,
         };
-        let mut restart = want_restart.then(|| {
-            Row::new(
-                format!("restart with {} entries: spawn to first PONG", opts.entries),
-                Metric::Seconds,
-                false,
-            )
-        });
-        let mut memory = want_memory.then(|| {
-            Row::new(
-                format!("memory: VmRSS growth per entry, {} entries", opts.entries),
-                Metric::Bytes,
-                false,
-            )
-        });
-        persist::run(&plan, &bins, restart.as_mut(), memory.as_mut()).await;
-        rows.extend(restart);
-        rows.extend(memory);
+        let mut persist_rows = persist::Rows {
+            restart: want_restart.then(|| {
+                Row::new(
+                    format!("restart with {} entries: spawn to first PONG", opts.entries),
+                    Metric::Seconds,
+                    false,
+                )
+            }),
+            memory: want_memory.then(|| {
+                (
+                    Row::new(
+                        format!("memory: VmRSS growth per entry, {} entries", opts.entries),
+                        Metric::Bytes,
+                        false,
+                    ),
+                    Row::new(
+                        format!("disk: data directory per entry, {} entries", opts.entries),
+                        Metric::Bytes,
+                        false,
+                    ),
+                )
+            }),
+        };
+        persist::run(&plan, &bins, &mut persist_rows).await;
+        rows.extend(persist_rows.restart);
+        if let Some((memory, disk)) = persist_rows.memory {
+            rows.extend([memory, disk]);
+        }
     }
 
     println!("{}", report::render(&rows));

@@ -17,7 +17,6 @@ pub struct Plan {
     pub payload: Arc<Vec<u8>>,
     pub fsync: String,
     pub rounds: usize,
-    pub restart: bool,
 }
 
 struct Filled {
@@ -68,13 +67,16 @@ fn mib(b: u64) -> String {
     format!("{:.0} MiB", b as f64 / (1024.0 * 1024.0))
 }
 
-/// Runs the plan; fills `restart` and `memory` rows (either may be absent).
-pub async fn run(
-    plan: &Plan,
-    bins: &Binaries,
-    mut restart: Option<&mut Row>,
-    mut memory: Option<&mut Row>,
-) {
+/// The rows this part fills; `None` for a workload not asked for.
+pub struct Rows {
+    pub restart: Option<Row>,
+    /// Memory (VmRSS growth per entry) and disk (data directory bytes per
+    /// entry) come from the same fill.
+    pub memory: Option<(Row, Row)>,
+}
+
+/// Runs the plan and fills `rows`.
+pub async fn run(plan: &Plan, bins: &Binaries, rows: &mut Rows) {
     let mut filled: Vec<Option<Filled>> = Vec::new();
     for kind in Kind::BOTH {
         eprintln!(
@@ -92,21 +94,25 @@ pub async fn run(
                     mib(f.full.total),
                     mib(f.disk)
                 );
-                if let Some(row) = memory.as_deref_mut() {
+                if let Some((row, disk)) = rows.memory.as_mut() {
                     let per_entry =
                         f.full.total.saturating_sub(f.empty.total) as f64 / plan.entries as f64;
+                    disk.cell(kind).push(Round {
+                        value: f.disk as f64 / plan.entries as f64,
+                        ..Round::default()
+                    });
                     row.cell(kind).push(Round {
                         value: per_entry,
                         notes: vec![
                             format!(
                                 "VmRSS {} empty, {} after {} entries (anon {}, file-backed {}); \
-                                 {:.0} bytes/entry on disk",
+                                 {} in the data directory",
                                 mib(f.empty.total),
                                 mib(f.full.total),
                                 plan.entries,
                                 mib(f.full.anon),
                                 mib(f.full.file),
-                                f.disk as f64 / plan.entries as f64
+                                mib(f.disk)
                             ),
                             format!(
                                 "fill: {:.0} entries/s (4 clients, pipeline 256)",
@@ -120,22 +126,20 @@ pub async fn run(
             }
             Err(e) => {
                 eprintln!("[persist] {}: {e}", kind.name());
-                for row in [restart.as_deref_mut(), memory.as_deref_mut()]
-                    .into_iter()
-                    .flatten()
-                {
+                let mut failed: Vec<&mut Row> = rows.restart.iter_mut().collect();
+                if let Some((memory, disk)) = rows.memory.as_mut() {
+                    failed.extend([memory, disk]);
+                }
+                for row in failed {
                     *row.cell(kind) = crate::report::Cell::Failed(e.clone());
                 }
                 filled.push(None);
             }
         }
     }
-    let Some(row) = restart else {
+    let Some(row) = rows.restart.as_mut() else {
         return;
     };
-    if !plan.restart {
-        return;
-    }
     for round in 1..=plan.rounds {
         for kind in Kind::BOTH {
             let Some(f) = filled[kind as usize].as_mut() else {
@@ -169,12 +173,15 @@ pub async fn run(
                     );
                     row.cell(kind).push(Round {
                         value: took.as_secs_f64(),
-                        notes: vec![format!(
-                            "VmRSS after restart {} (anon {}, file-backed {})",
-                            mib(after.total),
-                            mib(after.anon),
-                            mib(after.file)
-                        )],
+                        notes: vec![
+                            format!(
+                                "VmRSS after restart {} (anon {}, file-backed {})",
+                                mib(after.total),
+                                mib(after.anon),
+                                mib(after.file)
+                            ),
+                            format!("data directory: {}", f.server.disk_files()),
+                        ],
                         ..Round::default()
                     });
                 }

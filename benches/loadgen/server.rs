@@ -204,6 +204,26 @@ impl Server {
     pub fn disk_bytes(&self) -> u64 {
         dir_size(self.dir.path().join("data").as_path())
     }
+
+    /// The files of the data directory with their sizes, largest first
+    /// (what a restart has to read: Redis's AOF base and increments,
+    /// Sluice's segments and checkpoints).
+    pub fn disk_files(&self) -> String {
+        let mut files = Vec::new();
+        list_files(&self.dir.path().join("data"), "", &mut files);
+        files.sort_by_key(|f| std::cmp::Reverse(f.1));
+        let shown: Vec<String> = files
+            .iter()
+            .take(6)
+            .map(|(name, len)| format!("{name} {:.1} MiB", *len as f64 / (1024.0 * 1024.0)))
+            .collect();
+        let more = files.len().saturating_sub(shown.len());
+        if more > 0 {
+            format!("{} and {more} more", shown.join(", "))
+        } else {
+            shown.join(", ")
+        }
+    }
 }
 
 impl Drop for Server {
@@ -221,6 +241,20 @@ fn free_port() -> Result<u16, String> {
     l.local_addr()
         .map(|a| a.port())
         .map_err(|e| format!("local_addr: {e}"))
+}
+
+fn list_files(dir: &Path, prefix: &str, out: &mut Vec<(String, u64)>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = format!("{prefix}{}", e.file_name().to_string_lossy());
+        match e.metadata() {
+            Ok(m) if m.is_dir() => list_files(&e.path(), &format!("{name}/"), out),
+            Ok(m) => out.push((name, m.len())),
+            Err(_) => {}
+        }
+    }
 }
 
 fn dir_size(dir: &Path) -> u64 {
