@@ -151,7 +151,7 @@ async fn run(opts: Opts) -> ExitCode {
         tmp: opts.tmp.clone(),
     };
     let wants = |w: &str| opts.workloads.iter().any(|x| x == w);
-    let payload = Arc::new(vec![b'x'; opts.payload]);
+    let payload = Arc::new(workloads::Payloads::new(opts.payload));
     let win = Window {
         warmup: Duration::from_secs_f64(opts.warmup),
         measure: Duration::from_secs_f64(opts.duration),
@@ -314,7 +314,7 @@ async fn one_round(
     fsync: &str,
     bins: &Binaries,
     opts: &Opts,
-    payload: &Arc<Vec<u8>>,
+    payload: &Arc<workloads::Payloads>,
     win: Window,
 ) -> Result<Round, ClientError> {
     let mut server = Server::start(kind, fsync, bins)

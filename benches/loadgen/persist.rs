@@ -14,7 +14,7 @@ use crate::workloads::{fill, Round};
 /// What to do.
 pub struct Plan {
     pub entries: u64,
-    pub payload: Arc<Vec<u8>>,
+    pub payload: Arc<crate::workloads::Payloads>,
     pub fsync: String,
     pub rounds: usize,
 }

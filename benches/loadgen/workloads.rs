@@ -25,6 +25,42 @@ pub struct Round {
     pub notes: Vec<String>,
 }
 
+/// Field values for XADD: a pool of pseudo-random printable strings (a
+/// 64-character alphabet), so that neither server's compression (Redis
+/// LZF-compresses stream nodes in its RDB and AOF-rewrite base) is
+/// flattered by a repeated byte.
+pub struct Payloads(Vec<Vec<u8>>);
+
+impl Payloads {
+    /// 1024 values of `len` bytes each, the same in every run.
+    pub fn new(len: usize) -> Payloads {
+        const ALPHABET: &[u8; 64] =
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move || {
+            // xorshift64*: cheap, and good enough to defeat compression.
+            x ^= x >> 12;
+            x ^= x << 25;
+            x ^= x >> 27;
+            x.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        };
+        Payloads(
+            (0..1024)
+                .map(|_| {
+                    (0..len)
+                        .map(|_| ALPHABET[(next() >> 58) as usize])
+                        .collect()
+                })
+                .collect(),
+        )
+    }
+
+    /// The `i`th value (cycling through the pool).
+    pub fn get(&self, i: u64) -> &[u8] {
+        &self.0[i as usize % self.0.len()]
+    }
+}
+
 /// Warm-up then measured time, for the workloads that run for a while.
 #[derive(Debug, Clone, Copy)]
 pub struct Window {
@@ -79,24 +115,26 @@ pub async fn xadd(
     port: u16,
     clients: usize,
     pipeline: usize,
-    payload: Arc<Vec<u8>>,
+    payload: Arc<Payloads>,
     win: Window,
 ) -> Result<Round, ClientError> {
     let (start, end) = win.start();
     let mut set = JoinSet::new();
-    for _ in 0..clients {
+    for c in 0..clients {
         let payload = payload.clone();
         set.spawn(async move {
             let mut conn = connect(port).await?;
             let mut ops = 0u64;
             let mut lat = Vec::new();
+            let mut i = c as u64 * 7;
             loop {
                 let t0 = Instant::now();
                 if t0 >= end {
                     break;
                 }
                 for _ in 0..pipeline {
-                    conn.push(&[b"XADD", b"bench", b"*", b"f", &payload]);
+                    i += 1;
+                    conn.push(&[b"XADD", b"bench", b"*", b"f", payload.get(i)]);
                 }
                 conn.flush().await?;
                 for _ in 0..pipeline {
@@ -130,7 +168,7 @@ pub async fn fill(
     port: u16,
     key: &'static [u8],
     n: u64,
-    payload: Arc<Vec<u8>>,
+    payload: Arc<Payloads>,
 ) -> Result<Duration, ClientError> {
     const BATCH: u64 = 256;
     let next = Arc::new(AtomicU64::new(0));
@@ -146,8 +184,8 @@ pub async fn fill(
                     return Ok(());
                 }
                 let count = BATCH.min(n - first);
-                for _ in 0..count {
-                    conn.push(&[b"XADD", key, b"*", b"f", &payload]);
+                for i in first..first + count {
+                    conn.push(&[b"XADD", key, b"*", b"f", payload.get(i)]);
                 }
                 conn.flush().await?;
                 for _ in 0..count {
@@ -185,7 +223,7 @@ fn entries(reply: &Reply) -> Vec<(Vec<u8>, Vec<u8>)> {
 /// Drains a stream pre-filled with `n` entries through a consumer group of
 /// 4 consumers, each reading COUNT 100 and acknowledging what it read.
 /// Value: entries/s. Latency: one XREADGROUP + XACK cycle.
-pub async fn consume(port: u16, n: u64, payload: Arc<Vec<u8>>) -> Result<Round, ClientError> {
+pub async fn consume(port: u16, n: u64, payload: Arc<Payloads>) -> Result<Round, ClientError> {
     let fill_time = fill(port, b"bench", n, payload).await?;
     let mut conn = connect(port).await?;
     conn.call(&[b"XGROUP", b"CREATE", b"bench", b"g", b"0"])
