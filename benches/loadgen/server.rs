@@ -63,8 +63,22 @@ impl Server {
             child: None,
             bins: bins.clone(),
         };
-        server.spawn_and_wait(Duration::from_secs(30)).await?;
-        Ok(server)
+        // The free port is found by binding and releasing it, so another
+        // process can take it before the server binds: try a few ports.
+        let mut attempts = 0;
+        loop {
+            match server.spawn_and_wait(Duration::from_secs(30)).await {
+                Ok(_) => return Ok(server),
+                Err(e) if attempts >= 2 => return Err(e),
+                Err(_) => {
+                    attempts += 1;
+                    if let Some(mut child) = server.child.take() {
+                        let _ = child.kill();
+                        let _ = child.wait();
+                    }
+                }
+            }
+        }
     }
 
     /// Starts the process again on the same data (after [`Server::shutdown`])
