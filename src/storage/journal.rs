@@ -267,7 +267,12 @@ impl Journal {
             .fetch_add(st.buf.len() as u64, Ordering::Relaxed);
         st.buf.clear();
         st.written_lsn = st.next_lsn - 1;
-        self.wake_syncer.notify_one();
+        // Only `always` has a writer waiting on the fsync; under `everysec`
+        // and `no` the syncer polls on its own, and waking it per write
+        // cost a futex call per command for nothing.
+        if self.policy() == FsyncPolicy::Always {
+            self.wake_syncer.notify_one();
+        }
         Ok(())
     }
 
