@@ -101,7 +101,9 @@ pub struct Journal {
     state: Mutex<State>,
     wake_syncer: Condvar,
     synced: watch::Sender<u64>,
-    failure: Mutex<Option<String>>,
+    /// Set once, by the first failed write or fsync; read lock-free on
+    /// every write command.
+    failure: std::sync::OnceLock<String>,
     maps: Mutex<std::collections::BTreeMap<u64, Arc<Mmap>>>,
     /// Counters.
     pub stats: JournalStats,
@@ -170,7 +172,7 @@ impl Journal {
             }),
             wake_syncer: Condvar::new(),
             synced: watch::channel(last).0,
-            failure: Mutex::new(None),
+            failure: std::sync::OnceLock::new(),
             maps: Mutex::new(Default::default()),
             stats: JournalStats::default(),
         });
@@ -199,23 +201,21 @@ impl Journal {
 
     /// Why the journal refuses writes, if it does.
     pub fn failure(&self) -> Option<String> {
-        self.failure.lock().expect("failure lock").clone()
+        self.failure.get().cloned()
     }
 
     fn fail(&self, what: String) -> StorageError {
         error!("journal failure: {what}; refusing writes from now on");
-        let mut failure = self.failure.lock().expect("failure lock");
-        if failure.is_none() {
-            *failure = Some(what.clone());
-        }
+        // The first failure is the one reported from now on.
+        let first = self.failure.get_or_init(|| what).clone();
         // Wake everyone waiting for durability: it will not come.
         self.synced.send_modify(|_| {});
-        StorageError::Failed(failure.clone().unwrap_or(what))
+        StorageError::Failed(first)
     }
 
     fn check(&self) -> Result<(), StorageError> {
-        match self.failure() {
-            Some(f) => Err(StorageError::Failed(f)),
+        match self.failure.get() {
+            Some(f) => Err(StorageError::Failed(f.clone())),
             None => Ok(()),
         }
     }
@@ -339,7 +339,7 @@ impl Journal {
             let (target, file) = {
                 let mut st = self.state.lock().expect("journal lock");
                 loop {
-                    if st.shutdown || self.failure().is_some() {
+                    if st.shutdown || self.failure.get().is_some() {
                         return;
                     }
                     let pending = st.written_lsn > st.synced_lsn;

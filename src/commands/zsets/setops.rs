@@ -9,7 +9,7 @@ use ahash::AHashMap;
 use bytes::Bytes;
 
 use super::{limits, members_reply, read_zset, store};
-use crate::commands::args::{is, parse_f64, parse_i64};
+use crate::commands::args::{is, parse_f64, parse_i64, parse_i64_opt};
 use crate::commands::{boxed, Args, Ctx, Execute};
 use crate::error::{self, CommandError};
 use crate::keyspace::{Entry, Value, ZSet};
@@ -146,7 +146,7 @@ fn parse_options(
             opts.withscores = true;
             i += 1;
         } else if card && remaining >= 2 && is(word, "LIMIT") {
-            let limit = crate::commands::args::parse_i64_opt(&words[i + 1])
+            let limit = parse_i64_opt(&words[i + 1])
                 .filter(|&n| n >= 0)
                 .ok_or(error::LIMIT_NEGATIVE)?;
             opts.limit = usize::try_from(limit).unwrap_or(usize::MAX);
