@@ -127,6 +127,20 @@ class Run:
 
 
 def test_workers_take_over_a_dead_workers_messages(r, protocol):
+    work_and_take_over(r, protocol)
+
+
+def test_workers_with_two_io_threads(kind, start_server, protocol):
+    """The same run on a server with ``io-threads 2``: Sluice then serves
+    clients from two threads, which take turns on the keyspace."""
+    handle = start_server(kind, "--io-threads", "2")
+    with handle.client(protocol=protocol) as r:
+        assert r.config_get("io-threads") == {"io-threads": "2"}
+        r.handle = handle
+        work_and_take_over(r, protocol)
+
+
+def work_and_take_over(r, protocol):
     run = Run(r.handle, protocol)
     r.xgroup_create(STREAM, GROUP, "0", mkstream=True)
     con = run.client()

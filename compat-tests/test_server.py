@@ -173,6 +173,8 @@ def test_config_get_shapes(r, protocol):
     assert pairs(got) == {b"MAXCLIENTS": b"10000"}
     got = r.execute_command("CONFIG", "GET", "maxc*")
     assert pairs(got) == {b"maxclients": b"10000"}
+    # One thread serves clients unless io-threads says otherwise.
+    assert pairs(r.execute_command("CONFIG", "GET", "io-threads")) == {b"io-threads": b"1"}
     with pytest.raises(redis.ResponseError) as e:
         r.execute_command("CONFIG", "GET")
     assert error_text(e) == "wrong number of arguments for 'config|get' command"
@@ -210,6 +212,8 @@ def test_config_set_round_trip(kind, start_server):
      "CONFIG SET failed (possibly related to argument 'appendfsync') - argument(s) must be one of the following: everysec, always, no"),
     (("Databases", "3"),
      "CONFIG SET failed (possibly related to argument 'Databases') - can't set immutable config"),
+    (("io-threads", "2"),
+     "CONFIG SET failed (possibly related to argument 'io-threads') - can't set immutable config"),
     (("maxclients", "5", "MAXclients", "6"),
      "CONFIG SET failed (possibly related to argument 'MAXclients') - duplicate parameter"),
     # The first bad name is the error, before any value is checked.

@@ -47,10 +47,17 @@ fn main() -> ExitCode {
         );
         return ExitCode::FAILURE;
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    // One thread serves every client, as Redis's main thread does, unless
+    // `io-threads` asks for more; the fsync thread and checkpoints have
+    // threads of their own either way.
+    let mut builder = if config.io_threads > 1 {
+        let mut b = tokio::runtime::Builder::new_multi_thread();
+        b.worker_threads(config.io_threads);
+        b
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+    };
+    let runtime = match builder.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             error!("can't start the runtime: {e}");

@@ -169,6 +169,15 @@ fn bad_configuration_is_refused() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("appendfsync"), "{err}");
+    for threads in ["0", "129", "two"] {
+        let out = Command::new(BIN)
+            .args(["--io-threads", threads, "--port", "0"])
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "io-threads {threads}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("'io-threads'"), "{err}");
+    }
 }
 
 #[test]

@@ -460,8 +460,12 @@ async fn many_resp2_subscribers_through_the_crate() {
         eventually(|| {
             let mut p = p.clone();
             async move {
+                // NUMPAT counts the pattern once: every subscriber of it
+                // shows in CLIENT LIST with psub=1.
+                let list: String = cmd(&mut p, &["CLIENT", "LIST"]).await.unwrap();
                 numsub(&mut p, "jobs").await == N as i64
                     && cmd::<i64>(&mut p, &["PUBSUB", "NUMPAT"]).await.unwrap() == 1
+                    && list.lines().filter(|l| l.contains(" psub=1 ")).count() == N / 2
             }
         })
         .await

@@ -123,6 +123,10 @@ pub struct Config {
     pub requirepass: Option<Bytes>,
     /// Most clients connected at once.
     pub maxclients: usize,
+    /// Threads that serve clients (read, parse, run, write); Redis's
+    /// `io-threads`. Commands still run one at a time under the keyspace
+    /// lock, so more threads only pay where cores are spare.
+    pub io_threads: usize,
     /// Number of databases.
     pub databases: usize,
     /// Log verbosity.
@@ -166,6 +170,7 @@ impl Default for Config {
             appendfsync: FsyncPolicy::EverySec,
             requirepass: None,
             maxclients: 10000,
+            io_threads: 1,
             databases: 16,
             loglevel: LogLevel::Notice,
             proto_max_bulk_len: DEFAULT_MAX_BULK_LEN,
@@ -203,6 +208,7 @@ pub const PARAMS: &[&str] = &[
     "appendfsync",
     "requirepass",
     "maxclients",
+    "io-threads",
     "databases",
     "loglevel",
     "proto-max-bulk-len",
@@ -216,6 +222,7 @@ const IMMUTABLE: &[&str] = &[
     "bind",
     "dir",
     "databases",
+    "io-threads",
     "enable-debug-command",
     "recovery",
     "journal-segment-size",
@@ -324,6 +331,17 @@ impl Config {
                             Err(invalid(
                                 "argument must be between 1 and 4294967295 inclusive",
                             ))
+                        }
+                    })?
+            }
+            "io-threads" => {
+                self.io_threads = parse_integer(value)
+                    .ok_or_else(|| invalid("argument couldn't be parsed into an integer"))
+                    .and_then(|n| {
+                        if (1..=128).contains(&n) {
+                            Ok(n as usize)
+                        } else {
+                            Err(invalid("argument must be between 1 and 128 inclusive"))
                         }
                     })?
             }
@@ -461,6 +479,7 @@ impl Config {
                 .map(|p| String::from_utf8_lossy(p).into_owned())
                 .unwrap_or_default(),
             "maxclients" => self.maxclients.to_string(),
+            "io-threads" => self.io_threads.to_string(),
             "databases" => self.databases.to_string(),
             "loglevel" => self.loglevel.name().into(),
             "proto-max-bulk-len" => self.proto_max_bulk_len.to_string(),
@@ -590,6 +609,9 @@ pub struct Cli {
     /// Number of databases [default: 16].
     #[arg(long)]
     pub databases: Option<String>,
+    /// Threads serving clients; more pay only with spare cores [default: 1].
+    #[arg(long = "io-threads")]
+    pub io_threads: Option<String>,
     /// debug, verbose, notice or warning [default: notice].
     #[arg(long)]
     pub loglevel: Option<String>,
@@ -653,6 +675,7 @@ impl Cli {
             ("requirepass", self.requirepass),
             ("maxclients", self.maxclients),
             ("databases", self.databases),
+            ("io-threads", self.io_threads),
             ("loglevel", self.loglevel),
             ("proto-max-bulk-len", self.proto_max_bulk_len),
             ("enable-debug-command", self.enable_debug_command),
