@@ -188,6 +188,11 @@ async fn flush_replies(
 ) -> bool {
     if session.unflushed_lsn > 0 {
         let lsn = std::mem::take(&mut session.unflushed_lsn);
+        // Connections the same event-loop turn woke run their commands
+        // first; the first back here writes the log for all of them: one
+        // write(2) per turn instead of one per command, as Redis writes its
+        // AOF once per event-loop iteration.
+        tokio::task::yield_now().await;
         let journal = &shared.storage.journal;
         let durable = match journal.flush(lsn) {
             Ok(()) if journal.policy() == FsyncPolicy::Always => journal.wait_durable(lsn).await,
