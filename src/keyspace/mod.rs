@@ -444,11 +444,12 @@ impl Db {
                 }
             }
         }
-        // Most commands change one key: no de-duplication needed then.
+        // Most commands change one key: no de-duplication needed then, and
+        // no hash sets to build (seeding one showed in profiles).
         let many = self.dirty.len() > 1;
-        let mut seen = ahash::AHashSet::new();
+        let mut seen: Option<ahash::AHashSet<Bytes>> = many.then(Default::default);
         // A key whose final state is written anyway needs no deltas.
-        let put: ahash::AHashSet<Bytes> = if many {
+        let put: Option<ahash::AHashSet<Bytes>> = many.then(|| {
             self.dirty
                 .iter()
                 .filter_map(|d| match d {
@@ -456,15 +457,14 @@ impl Db {
                     _ => None,
                 })
                 .collect()
-        } else {
-            ahash::AHashSet::new()
-        };
+        });
+        let is_put = |key: &Bytes| put.as_ref().is_some_and(|p| p.contains(key));
         // Keep the list's buffer for the next command.
         let mut dirty = std::mem::take(&mut self.dirty);
         for change in dirty.drain(..) {
             match change {
                 Dirty::Append(key, tail) => {
-                    if !put.contains(&key) {
+                    if !is_put(&key) {
                         ops.push(Op::Append {
                             db: self.index,
                             key,
@@ -473,7 +473,7 @@ impl Db {
                     }
                 }
                 Dirty::Expire(key) => {
-                    if !put.contains(&key) {
+                    if !is_put(&key) {
                         if let Some(entry) = self.data.table.get(&key) {
                             ops.push(Op::Expire {
                                 db: self.index,
@@ -507,18 +507,22 @@ impl Db {
                         Value::Str(_) => None,
                     };
                     if let Some(op) = op {
-                        if !put.contains(&key) {
+                        if !is_put(&key) {
                             ops.push(op);
                         }
                     }
                 }
                 Dirty::Flushed => {
-                    seen.clear();
+                    if let Some(seen) = seen.as_mut() {
+                        seen.clear();
+                    }
                     ops.push(Op::FlushDb { db: self.index });
                 }
                 Dirty::Key(key) => {
-                    if many && !seen.insert(key.clone()) {
-                        continue;
+                    if let Some(seen) = seen.as_mut() {
+                        if !seen.insert(key.clone()) {
+                            continue;
+                        }
                     }
                     ops.push(match self.data.table.get_mut(&key) {
                         Some(entry) => {

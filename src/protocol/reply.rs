@@ -184,9 +184,7 @@ fn line(out: &mut BytesMut, prefix: u8, text: &[u8]) {
 }
 
 fn int_line(out: &mut BytesMut, prefix: u8, n: i64) {
-    let mut digits = itoa_buf();
-    let text = format_i64(n, &mut digits);
-    line(out, prefix, text);
+    line(out, prefix, itoa::Buffer::new().format(n).as_bytes());
 }
 
 fn bulk(out: &mut BytesMut, data: &[u8]) {
@@ -201,30 +199,6 @@ fn aggregate(out: &mut BytesMut, prefix: u8, items: &[Reply], resp3: bool) {
     for item in items {
         item.encode(out, resp3);
     }
-}
-
-fn itoa_buf() -> [u8; 20] {
-    [0; 20]
-}
-
-/// Writes `n` in decimal into `buf` without allocating.
-fn format_i64(n: i64, buf: &mut [u8; 20]) -> &[u8] {
-    let mut pos = buf.len();
-    let negative = n < 0;
-    let mut v = n.unsigned_abs();
-    loop {
-        pos -= 1;
-        buf[pos] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    if negative {
-        pos -= 1;
-        buf[pos] = b'-';
-    }
-    &buf[pos..]
 }
 
 #[cfg(test)]

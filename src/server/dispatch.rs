@@ -44,7 +44,10 @@ pub fn run(shared: &Shared, session: &mut Session, words: Vec<Bytes>) -> Reply {
         }
     };
     let entry = table.entry(lookup.id);
-    session.handle.touch(shared.clock.now_ms(), lookup.id);
+    // One reading of the clock serves the whole command, as Redis's
+    // command time snapshot does.
+    let now = shared.clock.now_ms();
+    session.handle.touch(now, lookup.id);
     if !session.authenticated && !entry.spec.has_flag("no_auth") {
         shared.stats.commands[lookup.id]
             .rejected_calls
@@ -89,7 +92,7 @@ pub fn run(shared: &Shared, session: &mut Session, words: Vec<Bytes>) -> Reply {
     // Publishes run under this lock too: the mark is exact from here on.
     session.pubsub_mark = shared.pubsub.mark();
     let mut ctx = Ctx {
-        now: shared.clock.now_ms(),
+        now,
         keyspace: &mut keyspace,
         shared,
         session,
@@ -101,7 +104,7 @@ pub fn run(shared: &Shared, session: &mut Session, words: Vec<Bytes>) -> Reply {
     }
     // Blocked clients whose keys this command changed are served now, in
     // the order they blocked, before any other command runs.
-    super::blocking::serve_ready(&mut keyspace, shared, shared.clock.now_ms());
+    super::blocking::serve_ready(&mut keyspace, shared, now);
     let outbox = keyspace.blocking.take_outbox();
     // What the command changed goes to the log before the lock is let go,
     // so the log's order is the execution order.

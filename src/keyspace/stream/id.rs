@@ -52,7 +52,13 @@ impl StreamId {
 
     /// The ID as a reply string (`1526919030474-55`).
     pub fn to_bytes(self) -> Bytes {
-        Bytes::from(self.to_string())
+        // Every XADD reply and every entry read back has one: no fmt.
+        let mut digits = itoa::Buffer::new();
+        let mut out = Vec::with_capacity(41);
+        out.extend_from_slice(digits.format(self.ms).as_bytes());
+        out.push(b'-');
+        out.extend_from_slice(digits.format(self.seq).as_bytes());
+        Bytes::from(out)
     }
 
     /// Whether this is `0-0`.
