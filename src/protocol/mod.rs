@@ -4,4 +4,4 @@ pub mod decode;
 pub mod reply;
 
 pub use decode::{Limits, RequestDecoder};
-pub use reply::{Reply, OK};
+pub use reply::{Encoder, Reply, OK};

@@ -47,6 +47,9 @@ pub enum Reply {
     /// Several top-level replies written back to back (SUBSCRIBE's one
     /// confirmation per channel).
     Frames(Vec<Reply>),
+    /// A reply already encoded, by a command that knew the connection's
+    /// protocol (long member lists: see [`Encoder`]).
+    Encoded(Bytes),
 }
 
 /// `+OK`
@@ -131,7 +134,47 @@ impl Reply {
                 out.put_slice(b"\r\n");
             }
             Reply::Verbatim(text) => bulk(out, text),
+            Reply::Encoded(bytes) => out.put_slice(bytes),
         }
+    }
+}
+
+/// Encodes a reply piece by piece, for commands that answer with many
+/// stored values: copying each one straight into the reply saves taking
+/// and dropping a reference to every value (a cache miss each on a large
+/// set) that building a [`Reply::Array`] of [`Reply::Bulk`]s costs.
+pub struct Encoder {
+    out: BytesMut,
+    resp3: bool,
+}
+
+impl Encoder {
+    /// An encoder for the given protocol version, with room for `bytes`.
+    pub fn with_capacity(resp3: bool, bytes: usize) -> Encoder {
+        Encoder {
+            out: BytesMut::with_capacity(bytes),
+            resp3,
+        }
+    }
+
+    /// An array header of `len` elements.
+    pub fn array(&mut self, len: usize) {
+        int_line(&mut self.out, b'*', len as i64);
+    }
+
+    /// A bulk string.
+    pub fn bulk(&mut self, data: &[u8]) {
+        bulk(&mut self.out, data);
+    }
+
+    /// Any reply.
+    pub fn reply(&mut self, reply: &Reply) {
+        reply.encode(&mut self.out, self.resp3);
+    }
+
+    /// The finished reply.
+    pub fn finish(self) -> Reply {
+        Reply::Encoded(self.out.freeze())
     }
 }
 
@@ -256,5 +299,23 @@ mod tests {
         assert_eq!(format_double(-f64::INFINITY), "-inf");
         assert_eq!(enc(&Reply::Double(2.5), true), ",2.5\r\n");
         assert_eq!(enc(&Reply::Double(2.5), false), "$3\r\n2.5\r\n");
+    }
+
+    #[test]
+    fn the_encoder_writes_what_the_reply_tree_would() {
+        for resp3 in [false, true] {
+            let tree = Reply::Array(vec![
+                Reply::Array(vec![Reply::bulk("a"), Reply::Double(1.5)]),
+                Reply::Array(vec![Reply::bulk(""), Reply::Double(-2.0)]),
+            ]);
+            let mut e = Encoder::with_capacity(resp3, 0);
+            e.array(2);
+            for (m, s) in [("a", 1.5), ("", -2.0)] {
+                e.array(2);
+                e.bulk(m.as_bytes());
+                e.reply(&Reply::Double(s));
+            }
+            assert_eq!(enc(&e.finish(), resp3), enc(&tree, resp3));
+        }
     }
 }

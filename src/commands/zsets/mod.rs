@@ -28,7 +28,7 @@ use super::{CommandSpec, Ctx, Parser};
 use crate::error::{self, CommandError};
 use crate::keyspace::zset::{LexBound, Limits, ScoreBound};
 use crate::keyspace::{Db, Entry, KeyspaceStats, Value, ZSet};
-use crate::protocol::Reply;
+use crate::protocol::{Encoder, Reply};
 
 /// A `sorted-set`-group command spec.
 const fn zset(
@@ -504,18 +504,44 @@ fn score_reply(score: f64) -> Reply {
 }
 
 /// Members, with their scores when asked: flat `[m, s, …]` in RESP2,
-/// `[[m, s], …]` in RESP3 (`nested`), as ZRANGE replies.
+/// `[[m, s], …]` in RESP3 (`resp3`), as ZRANGE replies. Encoded here,
+/// straight from the set, for the connection's protocol.
 fn members_reply<'a>(
     items: impl Iterator<Item = (&'a Bytes, f64)>,
     withscores: bool,
-    nested: bool,
+    resp3: bool,
 ) -> Reply {
-    let mut out = Vec::with_capacity(items.size_hint().0 * if withscores { 2 } else { 1 });
+    let items: Vec<(&Bytes, f64)> = items.collect();
+    // Room for every member with its header, and a score's usual length.
+    let room = items.iter().map(|(m, _)| m.len() + 16).sum::<usize>()
+        + if withscores { 32 * items.len() } else { 0 };
+    let mut out = Encoder::with_capacity(resp3, room + 16);
+    let nested = withscores && resp3;
+    out.array(if withscores && !resp3 {
+        2 * items.len()
+    } else {
+        items.len()
+    });
     for (member, score) in items {
-        let member = Reply::Bulk(member.clone());
-        if !withscores {
-            out.push(member);
-        } else if nested {
+        if nested {
+            out.array(2);
+        }
+        out.bulk(member);
+        if withscores {
+            out.reply(&score_reply(score));
+        }
+    }
+    out.finish()
+}
+
+/// Popped pairs: `[m, s, …]`, or `[[m, s], …]` when `nested`. Built as
+/// replies, not encoded: a blocked client's pop is answered from another
+/// client's command, in the blocked client's protocol.
+fn popped_reply(popped: Vec<(Bytes, f64)>, nested: bool) -> Reply {
+    let mut out = Vec::with_capacity(popped.len() * if nested { 1 } else { 2 });
+    for (member, score) in popped {
+        let member = Reply::Bulk(member);
+        if nested {
             out.push(Reply::Array(vec![member, score_reply(score)]));
         } else {
             out.push(member);
@@ -523,11 +549,6 @@ fn members_reply<'a>(
         }
     }
     Reply::Array(out)
-}
-
-/// Popped pairs: `[m, s, …]`, or `[[m, s], …]` when `nested`.
-fn popped_reply(popped: Vec<(Bytes, f64)>, nested: bool) -> Reply {
-    members_reply(popped.iter().map(|(m, s)| (m, *s)), true, nested)
 }
 
 /// Which end a pop takes from.
