@@ -88,6 +88,7 @@ pub fn write(
         let mut keys = 0u64;
         let mut chunk = Vec::new();
         let mut op = Vec::new();
+        let mut streams = Vec::new();
         for db in 0..dbs {
             let mut cursor = 0;
             loop {
@@ -105,14 +106,28 @@ pub fn write(
                         if entry.expire_at().is_some_and(|t| at > t) {
                             return;
                         }
+                        // A stream may hold millions of entries: under the
+                        // lock it is only cloned (a reference per node),
+                        // and encoded once the lock is let go. Encoding it
+                        // here stalled every client for 100+ ms.
+                        if let Value::Stream(_) = &entry.value {
+                            streams.push((key.clone(), entry.clone()));
+                            return;
+                        }
                         op.clear();
                         encode_put(&mut op, db as u32, key, entry);
-                        if let Value::Stream(s) = &entry.value {
-                            live.note(db, key, s, seq);
-                        }
                         encode_record(&mut chunk, RecordType::CheckpointEntry, &op);
                         keys += 1;
                     });
+                }
+                for (key, entry) in streams.drain(..) {
+                    op.clear();
+                    encode_put(&mut op, db as u32, &key, &entry);
+                    if let Value::Stream(s) = &entry.value {
+                        live.note(db, &key, s, seq);
+                    }
+                    encode_record(&mut chunk, RecordType::CheckpointEntry, &op);
+                    keys += 1;
                 }
                 file.append(&chunk).map_err(io)?;
                 if cursor == 0 {

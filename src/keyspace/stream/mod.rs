@@ -36,6 +36,7 @@ mod ops;
 pub mod payload;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use bytes::Bytes;
 
@@ -137,7 +138,10 @@ pub struct Trim {
 /// A stream value.
 #[derive(Debug, Default)]
 pub struct Stream {
-    nodes: BTreeMap<StreamId, Node>,
+    /// Shared copy-on-write: a clone (a checkpoint's copy, taken under the
+    /// keyspace lock and encoded after it) costs a reference per node, and
+    /// a write copies only the node it changes while a clone holds it.
+    nodes: BTreeMap<StreamId, Arc<Node>>,
     length: u64,
     last_id: StreamId,
     entries_added: u64,
@@ -197,7 +201,7 @@ impl Stream {
     pub fn from_parts(meta: StreamMeta, nodes: Vec<Node>, groups: BTreeMap<Bytes, Group>) -> Self {
         let length = nodes.iter().map(|n| n.entries.len() as u64).sum();
         Stream {
-            nodes: nodes.into_iter().map(|n| (n.master, n)).collect(),
+            nodes: nodes.into_iter().map(|n| (n.master, Arc::new(n))).collect(),
             length,
             last_id: meta.last_id,
             entries_added: meta.entries_added,
@@ -244,7 +248,7 @@ impl Stream {
 
     /// The nodes, in ID order.
     pub fn nodes(&self) -> impl DoubleEndedIterator<Item = &Node> + ExactSizeIterator {
-        self.nodes.values()
+        self.nodes.values().map(|n| &**n)
     }
 
     /// Number of nodes (XINFO STREAM's `radix-tree-keys`).
@@ -405,7 +409,7 @@ impl Stream {
         if p.new_node || self.nodes.is_empty() {
             self.nodes.insert(
                 id,
-                Node {
+                Arc::new(Node {
                     master: id,
                     last: id,
                     master_loc: loc,
@@ -413,14 +417,15 @@ impl Stream {
                     entries_size: p.entry_size,
                     deleted: 0,
                     entries: vec![(id, loc)],
-                },
+                }),
             );
         } else {
-            let node = self
-                .nodes
-                .values_mut()
-                .next_back()
-                .expect("a tail node exists");
+            let node = Arc::make_mut(
+                self.nodes
+                    .values_mut()
+                    .next_back()
+                    .expect("a tail node exists"),
+            );
             node.last = id;
             node.entries_size += p.entry_size;
             node.entries.push((id, loc));
@@ -454,6 +459,7 @@ impl Stream {
             if node.entries.len() == 1 {
                 self.nodes.remove(&master);
             } else {
+                let node = Arc::make_mut(node);
                 node.entries.remove(i);
                 node.deleted += 1;
             }
@@ -523,7 +529,8 @@ impl Stream {
                 self.length -= entry.remove().entries.len() as u64;
             }
         }
-        if let Some((_, node)) = self.nodes.iter_mut().next() {
+        if let Some((_, node)) = self.nodes.iter_mut().next().filter(|_| !marked.is_empty()) {
+            let node = Arc::make_mut(node);
             for id in marked {
                 if let Ok(i) = node.entries.binary_search_by(|(e, _)| e.cmp(id)) {
                     node.entries.remove(i);
@@ -717,6 +724,7 @@ impl Stream {
         let mut entries = Vec::new();
         let mut masters = Vec::new();
         for (&master, node) in self.nodes.iter_mut() {
+            let node = Arc::make_mut(node);
             if let Some(new) = map(node.master_loc) {
                 node.master_loc = new;
                 masters.push((master, new));
@@ -740,7 +748,7 @@ impl Stream {
     fn relocate_quiet(&mut self, entries: &[(StreamId, Loc)], masters: &[(StreamId, Loc)]) {
         for &(master, loc) in masters {
             if let Some(node) = self.nodes.get_mut(&master) {
-                node.master_loc = loc;
+                Arc::make_mut(node).master_loc = loc;
             }
         }
         for &(id, loc) in entries {
@@ -748,7 +756,7 @@ impl Stream {
                 continue;
             };
             if let Ok(i) = node.entries.binary_search_by(|(e, _)| e.cmp(&id)) {
-                node.entries[i].1 = loc;
+                Arc::make_mut(node).entries[i].1 = loc;
             }
         }
     }

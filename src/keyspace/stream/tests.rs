@@ -167,3 +167,38 @@ fn payloads_round_trip() {
     assert_eq!(payload::decode(&enc), Some(parts));
     assert_eq!(payload::decode(&enc[..enc.len() - 1]), None);
 }
+
+#[test]
+fn a_clone_keeps_its_entries_while_the_original_changes() {
+    // A checkpoint clones a stream under the lock and encodes the clone
+    // later: writes meanwhile must not reach the clone.
+    let mut s = filled(250, b"v", NodeLimits::default());
+    let copy = s.clone();
+    let snapshot: Vec<(StreamId, Loc)> = copy.range(StreamId::MIN, StreamId::MAX).collect();
+    s.delete(&[StreamId::new(10, 0), StreamId::new(240, 0)]);
+    s.trim(Trim {
+        by: TrimBy::MaxLen(120),
+        approx: false,
+        limit: 0,
+    });
+    s.relocate(|loc| Some(Loc { seg: 9, ..loc }));
+    let placement = s.place(
+        StreamId::new(300, 0),
+        &pairs(b"v"),
+        None,
+        NodeLimits::default(),
+    );
+    s.add(StreamId::new(300, 0), Loc { seg: 9, offset: 1 }, placement);
+    assert_eq!(
+        copy.range(StreamId::MIN, StreamId::MAX).collect::<Vec<_>>(),
+        snapshot
+    );
+    assert_eq!(copy.len(), 250);
+    assert_eq!(s.len(), 121);
+    assert!(s
+        .range(StreamId::MIN, StreamId::MAX)
+        .all(|(_, loc)| loc.seg == 9));
+    assert!(copy
+        .range(StreamId::MIN, StreamId::MAX)
+        .all(|(_, loc)| loc.seg == 1));
+}
