@@ -335,28 +335,11 @@ impl Config {
                     })?
             }
             "io-threads" => {
-                self.io_threads = parse_integer(value)
-                    .ok_or_else(|| invalid("argument couldn't be parsed into an integer"))
-                    .and_then(|n| {
-                        if (1..=128).contains(&n) {
-                            Ok(n as usize)
-                        } else {
-                            Err(invalid("argument must be between 1 and 128 inclusive"))
-                        }
-                    })?
+                self.io_threads = integer_in(value, 1, 128).map_err(|e| invalid(&e))? as usize
             }
             "databases" => {
-                self.databases = parse_integer(value)
-                    .ok_or_else(|| invalid("argument couldn't be parsed into an integer"))
-                    .and_then(|n| {
-                        if (1..=i32::MAX as i64).contains(&n) {
-                            Ok(n as usize)
-                        } else {
-                            Err(invalid(
-                                "argument must be between 1 and 2147483647 inclusive",
-                            ))
-                        }
-                    })?
+                self.databases =
+                    integer_in(value, 1, i32::MAX as i64).map_err(|e| invalid(&e))? as usize
             }
             "loglevel" => {
                 self.loglevel = match value.to_ascii_lowercase().as_str() {
@@ -551,6 +534,19 @@ impl Config {
 /// Parses an integer the way Redis's config does (plain decimal).
 fn parse_integer(value: &str) -> Option<i64> {
     value.parse().ok()
+}
+
+/// Parses an integer that must lie in `min..=max`; the error is Redis's
+/// reason text.
+fn integer_in(value: &str, min: i64, max: i64) -> Result<i64, String> {
+    let n = parse_integer(value).ok_or("argument couldn't be parsed into an integer")?;
+    if (min..=max).contains(&n) {
+        Ok(n)
+    } else {
+        Err(format!(
+            "argument must be between {min} and {max} inclusive"
+        ))
+    }
 }
 
 /// Parses a memory amount: a number with an optional unit (`k` = 1000,

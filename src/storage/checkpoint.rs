@@ -32,7 +32,7 @@ use super::journal::Journal;
 use super::ops::encode_put;
 use super::recovery::decode_entry;
 use super::StorageError;
-use crate::keyspace::{Keyspace, Op, Value};
+use crate::keyspace::{Entry, Keyspace, Op, Value};
 
 /// Keys copied per hold of the keyspace lock.
 const BATCH_SLOTS: usize = 256;
@@ -53,6 +53,13 @@ pub struct CheckpointInfo {
     pub bytes: u64,
     /// Segments deleted.
     pub segments_removed: usize,
+}
+
+/// Appends one key's checkpoint record to `chunk` (`op` is scratch).
+fn put_record(chunk: &mut Vec<u8>, op: &mut Vec<u8>, db: usize, key: &[u8], entry: &Entry) {
+    op.clear();
+    encode_put(op, db as u32, key, entry);
+    encode_record(chunk, RecordType::CheckpointEntry, op);
 }
 
 /// Writes a checkpoint of `keyspace` and deletes what it makes dead.
@@ -112,21 +119,17 @@ pub fn write(
                         // here stalled every client for 100+ ms.
                         if let Value::Stream(_) = &entry.value {
                             streams.push((key.clone(), entry.clone()));
-                            return;
+                        } else {
+                            put_record(&mut chunk, &mut op, db, key, entry);
+                            keys += 1;
                         }
-                        op.clear();
-                        encode_put(&mut op, db as u32, key, entry);
-                        encode_record(&mut chunk, RecordType::CheckpointEntry, &op);
-                        keys += 1;
                     });
                 }
                 for (key, entry) in streams.drain(..) {
-                    op.clear();
-                    encode_put(&mut op, db as u32, &key, &entry);
                     if let Value::Stream(s) = &entry.value {
                         live.note(db, &key, s, seq);
                     }
-                    encode_record(&mut chunk, RecordType::CheckpointEntry, &op);
+                    put_record(&mut chunk, &mut op, db, &key, &entry);
                     keys += 1;
                 }
                 file.append(&chunk).map_err(io)?;
