@@ -169,6 +169,11 @@ enum Damage {
     /// The file ends inside the record's 9-byte header.
     CutHeader,
     FlippedPayload,
+    /// Bit 0 of the length: the record seems to end a byte early or late.
+    FlippedLengthLow,
+    /// A high bit of the length: the record seems to run past the end of
+    /// the file, as a torn one does.
+    FlippedLengthHigh,
 }
 
 /// Damages the record at `(off, len)` of `path`. `HalfRecord` and
@@ -181,6 +186,8 @@ fn damage(path: &Path, (off, len): (u64, u64), how: Damage) {
         Damage::FlippedCrc => data[off + 5] ^= 0x5a,
         Damage::CutHeader => data.truncate(off + 4),
         Damage::FlippedPayload => data[off + RECORD_HEADER as usize + 3] ^= 0x01,
+        Damage::FlippedLengthLow => data[off] ^= 0x01,
+        Damage::FlippedLengthHigh => data[off + 2] ^= 0x80,
     });
 }
 
@@ -292,6 +299,8 @@ async fn damage_before_valid_records_is_corruption() {
         Damage::ZeroedLength,
         Damage::FlippedCrc,
         Damage::FlippedPayload,
+        Damage::FlippedLengthLow,
+        Damage::FlippedLengthHigh,
     ] {
         let stopped = written(base_config(), async |con| set_keys(con, 0..10).await).await;
         let seg = stopped.last_segment();
@@ -319,6 +328,34 @@ async fn damage_before_valid_records_is_corruption() {
         );
         // Skipping is not repairing: the file is left as it was.
         assert_eq!(file_len(&seg), damaged_len, "{how:?}");
+    }
+}
+
+/// The fault-injection case of issue 12: a bit flipped in the length of
+/// record 500 of 1000 in the only segment. Whatever the flip makes the
+/// length claim (a byte more or less, or far past the end of the file), the
+/// 499 intact records after it show it is not a torn tail: strict recovery
+/// refuses and cuts nothing, tolerant recovery loses exactly that record.
+#[tokio::test]
+async fn a_flipped_length_bit_mid_file_is_not_a_torn_tail() {
+    for how in [Damage::FlippedLengthLow, Damage::FlippedLengthHigh] {
+        let stopped = written(base_config(), async |con| set_keys(con, 0..1000).await).await;
+        let seg = stopped.last_segment();
+        let recs = records(&seg);
+        assert_eq!(recs.len(), 1000);
+        damage(&seg, recs[500], how);
+        let damaged_len = file_len(&seg);
+        assert_corrupt_at(&stopped.start_err().await, &seg, recs[500].0);
+        assert_eq!(file_len(&seg), damaged_len, "{how:?}: nothing cut");
+
+        let srv = stopped.tolerant().start_ok().await;
+        let p = persistence(&srv).await;
+        assert_eq!(p["sluice_recovery_skipped_records"], "1", "{how:?}");
+        assert_eq!(p["sluice_recovery_truncated_bytes"], "0", "{how:?}");
+        let mut expected = key_names(0..1000);
+        expected.retain(|k| k != "k500");
+        assert_eq!(keys(&srv).await, expected, "{how:?}");
+        assert_eq!(file_len(&seg), damaged_len, "{how:?}: nothing cut");
     }
 }
 

@@ -13,8 +13,7 @@ use std::path::Path;
 use tracing::{info, warn};
 
 use super::format::{
-    decode_file_header, read_record, record_end, BadRecord, RecordType, FILE_HEADER_LEN,
-    SEGMENT_MAGIC,
+    decode_file_header, read_record, record_end, RecordType, FILE_HEADER_LEN, SEGMENT_MAGIC,
 };
 use super::io::Disk;
 use super::journal::{segment_name, LogTail, SegmentMeta};
@@ -184,7 +183,7 @@ pub fn recover(
                     offset = next;
                 }
                 Err(bad) => {
-                    let torn = is_last && is_torn_tail(data, offset, &bad);
+                    let torn = is_last && is_torn_tail(data, offset);
                     if torn {
                         warn!(
                             "{file}: torn record at offset {offset} ({bad}); truncating {} bytes",
@@ -269,22 +268,18 @@ fn data_len(disk: &dyn Disk, path: &Path) -> Result<usize, StorageError> {
         .map_or(0, |m| m.len()))
 }
 
-/// Whether a bad record at `offset` of the last segment is a torn write:
-/// it runs to or past the end of the file, or everything from it on is
-/// zeros (space the file system allocated but the write never filled), or
-/// no intact record follows it (its length field itself may be what the
-/// tear damaged, so it cannot be trusted to find the next record).
-fn is_torn_tail(data: &[u8], offset: usize, bad: &BadRecord) -> bool {
-    if *bad == BadRecord::Truncated {
-        return true;
-    }
-    if data[offset..].iter().all(|&b| b == 0) {
-        return true;
-    }
-    if matches!(record_end(data, offset), Some(next) if next >= data.len()) {
-        return true;
-    }
-    next_intact_record(data, offset + 1).is_none()
+/// Whether a bad record at `offset` of the last segment is a torn write.
+///
+/// A torn write is only ever the last, incomplete one, so the test is
+/// what follows the damage, never what the damaged header claims (a
+/// flipped bit in its length makes an intact-looking record run past the
+/// end of the file, or end early): the tail is torn when everything from
+/// `offset` on is zeros (space the file system allocated but the write
+/// never filled) or when no intact record (whole, CRC valid, known type)
+/// starts anywhere after `offset`. An intact record after the damage means
+/// acknowledged writes follow it: that is corruption, not a tear.
+fn is_torn_tail(data: &[u8], offset: usize) -> bool {
+    data[offset..].iter().all(|&b| b == 0) || next_intact_record(data, offset + 1).is_none()
 }
 
 /// The offset of the first intact record (whole, CRC valid, known type)
