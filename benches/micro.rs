@@ -93,6 +93,7 @@ fn fresh_journal() -> (tempfile::TempDir, Arc<Journal>) {
         LogTail {
             next_lsn: 1,
             segments: Vec::new(),
+            checkpoint_lsn: 0,
         },
     )
     .expect("open journal");

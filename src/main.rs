@@ -68,7 +68,8 @@ fn main() -> ExitCode {
         let server = match Server::bind(config, Clock::system()).await {
             Ok(server) => server,
             Err(e) => {
-                error!("can't listen: {e}");
+                // The error says which step failed: listening or loading.
+                error!("{e}");
                 return ExitCode::FAILURE;
             }
         };
@@ -78,8 +79,11 @@ fn main() -> ExitCode {
             info!("received a stop signal");
             shared.request_shutdown();
         });
-        server.run().await;
-        ExitCode::SUCCESS
+        match server.run().await {
+            Ok(()) => ExitCode::SUCCESS,
+            // Already logged: acknowledged writes may not be durable.
+            Err(_) => ExitCode::FAILURE,
+        }
     })
 }
 

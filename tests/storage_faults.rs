@@ -1,9 +1,10 @@
-//! Disk failures through `FaultyDisk`: a failed write, a failed fsync under
-//! `appendfsync always`, a full disk. After any of them the journal is
-//! failed for good: the client whose write was lost gets no
-//! acknowledgement, later writes get MISCONF, reads keep working, INFO
-//! says `aof_last_write_status:err`; and a restart on a working disk
-//! finds every acknowledged write, with the torn tail repaired.
+//! Disk failures through `FaultyDisk`: a failed write, a full disk, a
+//! failed fsync. The client whose write was lost gets no acknowledgement,
+//! later writes get MISCONF, reads keep working and INFO says
+//! `aof_last_write_status:err`. After a failed write the keyspace is rolled
+//! back to the log and writes resume by themselves once the disk takes
+//! them; after a failed fsync the journal is failed until restart and that
+//! fsync is never retried. A restart finds every acknowledged write.
 
 mod common;
 
@@ -111,8 +112,20 @@ fn segment(dir: &Path) -> std::path::PathBuf {
     dir.join("journal").join(format!("{:016}.seg", 1))
 }
 
+/// Polls INFO until `aof_last_write_status` is `want` (the journal probes
+/// the disk once a second), for at most 10 s.
+async fn wait_write_status(srv: &TestServer, want: &str) {
+    for _ in 0..200 {
+        if persistence(srv).await["aof_last_write_status"] == want {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("aof_last_write_status never became {want}");
+}
+
 #[tokio::test]
-async fn a_failed_write_fails_the_journal_for_good() {
+async fn a_failed_write_is_rolled_back_and_writes_resume() {
     let (srv, faults) = start_faulty(base_config()).await;
     let mut raw = srv.raw().await;
     assert_eq!(raw_set(&mut raw, "a", "1").await.unwrap(), "+OK\r\n");
@@ -129,31 +142,34 @@ async fn a_failed_write_fails_the_journal_for_good() {
         !faults.fail_next_write.load(Ordering::SeqCst),
         "the fault fired"
     );
-    assert_eq!(
-        reader.request(b"GET a\r\n").await,
-        "$1\r\n1\r\n",
-        "readers are unaffected"
-    );
-    assert_failed_journal(&srv, &[("a", "1")]).await;
+    // The write that failed is not in memory either: no one reads a value
+    // the log does not hold.
+    assert_eq!(reader.request(b"GET a\r\n").await, "$1\r\n1\r\n");
+    assert_eq!(reader.request(b"EXISTS b\r\n").await, ":0\r\n");
+    assert_eq!(reader.request(b"DBSIZE\r\n").await, ":1\r\n");
+
+    // The fault was a single one: the disk takes writes again, and within
+    // about a second the journal says so and writes resume by themselves.
+    wait_write_status(&srv, "ok").await;
+    let p = persistence(&srv).await;
+    assert_eq!(p["sluice_journal_write_failures"], "1");
+    assert_eq!(p["sluice_journal_rollbacks"], "1");
+    assert_eq!(p["sluice_journal_resumes"], "1");
+    assert_eq!(p["sluice_journal_status"], "ok");
+    let mut con = srv.client().await;
+    let _: () = cmd(&mut con, &["SET", "c", "3"]).await.unwrap();
+    drop(con);
 
     let srv = restart_on_real_disk(srv).await;
     let mut con = srv.client().await;
+    let mut keys: Vec<String> = cmd(&mut con, &["KEYS", "*"]).await.unwrap();
+    keys.sort();
+    assert_eq!(keys, ["a", "c"]);
+    // Nothing of the failed write reached the file: no torn tail to cut.
     assert_eq!(
-        cmd::<Option<String>>(&mut con, &["GET", "a"])
-            .await
-            .unwrap(),
-        Some("1".into())
+        persistence(&srv).await["sluice_recovery_truncated_bytes"],
+        "0"
     );
-    assert_eq!(
-        cmd::<i64>(&mut con, &["EXISTS", "refused"]).await.unwrap(),
-        0
-    );
-    // The failed write reached nothing: b was never acknowledged and is
-    // not on disk.
-    assert_eq!(cmd::<i64>(&mut con, &["EXISTS", "b"]).await.unwrap(), 0);
-    let p = persistence(&srv).await;
-    assert_eq!(p["aof_last_write_status"], "ok");
-    let _: () = cmd(&mut con, &["SET", "c", "3"]).await.unwrap();
 }
 
 #[tokio::test]
@@ -197,7 +213,7 @@ async fn a_failed_fsync_under_always_fails_the_journal_for_good() {
 }
 
 #[tokio::test]
-async fn a_full_disk_keeps_every_acknowledged_write() {
+async fn a_full_disk_keeps_every_acknowledged_write_and_recovers_by_itself() {
     let (srv, faults) = start_faulty(base_config()).await;
     let mut raw = srv.raw().await;
     for i in 0..5 {
@@ -230,8 +246,10 @@ async fn a_full_disk_keeps_every_acknowledged_write() {
     assert!(refused, "a full disk must stop acknowledgements");
     assert_eq!(acknowledged, 6, "one more record fitted");
     assert_eq!(faults.space_left.load(Ordering::SeqCst), 0);
-    let torn_len = std::fs::metadata(segment(srv.dir.path())).unwrap().len();
-    assert_eq!(torn_len, good_len + 120, "the disk took what fitted");
+    // The 40 bytes of the failed write that fitted were cut off again: the
+    // file ends at the last acknowledged record.
+    let len = std::fs::metadata(segment(srv.dir.path())).unwrap().len();
+    assert_eq!(len, good_len + 80, "each SET record is 80 bytes");
     let readable: Vec<(String, String)> = (0..acknowledged)
         .map(|i| (format!("k{i:03}"), "v".repeat(40)))
         .collect();
@@ -239,37 +257,127 @@ async fn a_full_disk_keeps_every_acknowledged_write() {
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
+    // While the disk is full: writes refused, reads served, and memory
+    // holds exactly what was acknowledged (not the refused k006).
     assert_failed_journal(&srv, &readable_refs).await;
-    assert!(persistence(&srv).await["sluice_journal_error"].contains("No space left"));
+    let p = persistence(&srv).await;
+    assert!(p["sluice_journal_error"].contains("No space left"));
+    assert_eq!(p["sluice_journal_status"], "write_failed_retrying");
+    let mut con = srv.client().await;
+    assert_eq!(
+        cmd::<i64>(&mut con, &["DBSIZE"]).await.unwrap(),
+        acknowledged as i64
+    );
 
-    // On a working disk: every acknowledged write is there, the torn
-    // record is cut off and reported.
+    // Space comes back: within about a second writes resume, no restart.
+    faults.space_left.store(-1, Ordering::SeqCst);
+    wait_write_status(&srv, "ok").await;
+    let _: () = cmd(&mut con, &["SET", "after", "x"]).await.unwrap();
+    drop(con);
+
     let srv = restart_on_real_disk(srv).await;
     let mut con = srv.client().await;
     let mut keys: Vec<String> = cmd(&mut con, &["KEYS", "*"]).await.unwrap();
     keys.sort();
-    let expected: Vec<String> = readable.iter().map(|(k, _)| k.clone()).collect();
+    let mut expected: Vec<String> = readable.iter().map(|(k, _)| k.clone()).collect();
+    expected.push("after".into());
+    expected.sort();
     assert_eq!(keys, expected);
     for (k, v) in &readable {
         let got: String = cmd(&mut con, &["GET", k]).await.unwrap();
         assert_eq!(&got, v);
     }
-    let p = persistence(&srv).await;
-    // Each SET record is 80 bytes: one fitted, 40 bytes of the next did.
-    assert_eq!(p["sluice_recovery_truncated_bytes"], "40");
-    let repaired = std::fs::metadata(segment(srv.dir.path())).unwrap().len();
-    assert_eq!(repaired, good_len + 80);
-    // The log goes on from the repaired end.
-    let _: () = cmd(&mut con, &["SET", "after", "x"]).await.unwrap();
-    drop(con);
-    let srv = srv.restart().await;
-    let mut con = srv.client().await;
-    assert_eq!(
-        cmd::<i64>(&mut con, &["DBSIZE"]).await.unwrap(),
-        acknowledged as i64 + 1
-    );
     assert_eq!(
         persistence(&srv).await["sluice_recovery_truncated_bytes"],
         "0"
     );
+}
+
+/// The stream case of the full disk: an XADD refused for lack of space is
+/// neither counted by XLEN nor left as an unreadable entry.
+#[tokio::test]
+async fn a_full_disk_leaves_no_unacknowledged_stream_entry() {
+    let (srv, faults) = start_faulty(base_config()).await;
+    let mut con = srv.client().await;
+    for i in 0..10 {
+        let _: String = cmd(&mut con, &["XADD", "s", "*", "n", &i.to_string()])
+            .await
+            .unwrap();
+    }
+    faults.space_left.store(0, Ordering::SeqCst);
+    let mut raw = srv.raw().await;
+    raw.send(b"*5\r\n$4\r\nXADD\r\n$1\r\ns\r\n$1\r\n*\r\n$1\r\nn\r\n$2\r\n10\r\n")
+        .await;
+    if let Some(reply) = raw.read_reply().await {
+        assert!(reply.starts_with(&format!("-{MISCONF}")), "{reply}");
+    }
+    assert_eq!(cmd::<i64>(&mut con, &["XLEN", "s"]).await.unwrap(), 10);
+    let all: Vec<redis::Value> = cmd(&mut con, &["XRANGE", "s", "-", "+"]).await.unwrap();
+    assert_eq!(all.len(), 10, "every counted entry reads back");
+    faults.space_left.store(-1, Ordering::SeqCst);
+    wait_write_status(&srv, "ok").await;
+    let _: String = cmd(&mut con, &["XADD", "s", "*", "n", "after"])
+        .await
+        .unwrap();
+    let all: Vec<redis::Value> = cmd(&mut con, &["XRANGE", "s", "-", "+"]).await.unwrap();
+    assert_eq!(all.len(), 11);
+}
+
+/// An fsync that failed is never retried on that file (the kernel may have
+/// dropped the pages it could not write and would report the next fsync
+/// as a success): writes stay refused, the syncer stops fsyncing, and
+/// shutdown reports the failure so the process exits non-zero.
+#[tokio::test]
+async fn a_failed_fsync_under_everysec_is_never_retried() {
+    let (srv, faults) = start_faulty(Config {
+        appendfsync: FsyncPolicy::EverySec,
+        ..base_config()
+    })
+    .await;
+    let mut con = srv.client().await;
+    faults.fail_next_sync.store(true, Ordering::SeqCst);
+    let _: () = cmd(&mut con, &["SET", "a", "1"]).await.unwrap();
+    // The syncer's next round (within a second) meets the fault.
+    for _ in 0..100 {
+        if persistence(&srv).await["sluice_journal_status"] == "fsync_failed" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let p = persistence(&srv).await;
+    assert_eq!(p["sluice_journal_status"], "fsync_failed");
+    assert_eq!(p["aof_last_write_status"], "err");
+    let syncs = faults.syncs.load(Ordering::SeqCst);
+    // Long enough for two more everysec rounds and two disk probes.
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    assert_eq!(
+        faults.syncs.load(Ordering::SeqCst),
+        syncs,
+        "an fsync was retried after it failed"
+    );
+    assert_failed_journal(&srv, &[("a", "1")]).await;
+    assert_eq!(
+        persistence(&srv).await["sluice_journal_status"],
+        "fsync_failed"
+    );
+    drop(con);
+    let result = srv.stop_with_result().await;
+    assert!(
+        result.is_err(),
+        "shutdown after a failed fsync reported success"
+    );
+    assert_eq!(
+        faults.syncs.load(Ordering::SeqCst),
+        syncs,
+        "shutdown retried the fsync"
+    );
+}
+
+#[tokio::test]
+async fn a_clean_shutdown_reports_success() {
+    let (srv, _faults) = start_faulty(base_config()).await;
+    let mut con = srv.client().await;
+    let _: () = cmd(&mut con, &["SET", "a", "1"]).await.unwrap();
+    drop(con);
+    assert_eq!(srv.stop_with_result().await, Ok(()));
 }

@@ -391,6 +391,19 @@ impl Db {
         &self.data.table
     }
 
+    /// The stream at `key`, for recovery's repairs of entries whose
+    /// payloads are unreadable: no watcher is flagged and nothing is
+    /// journaled (recovery discards changes it makes).
+    pub fn stream_for_repair(&mut self, key: &[u8]) -> Option<&mut Stream> {
+        match self.data.table.get_mut(key) {
+            Some(Entry {
+                value: Value::Stream(s),
+                ..
+            }) => Some(s),
+            _ => None,
+        }
+    }
+
     /// Deletes up to `limit` keys whose TTL passed; returns how many.
     pub fn expire_due(&mut self, now: i64, limit: usize, stats: &mut KeyspaceStats) -> usize {
         let mut removed = 0;

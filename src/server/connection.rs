@@ -213,6 +213,10 @@ async fn flush_replies(
                 "client {}: closing, its writes could not be made durable: {e}",
                 session.id
             );
+            if journal.rollback_pending() {
+                let mut keyspace = shared.keyspace.lock().expect("keyspace lock");
+                shared.rollback_if_needed(&mut keyspace);
+            }
             return false;
         }
     }

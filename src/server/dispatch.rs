@@ -89,6 +89,9 @@ pub fn run(shared: &Shared, session: &mut Session, words: Vec<Bytes>) -> Reply {
         Err(e) => return failed(shared, lookup.id, e),
     };
     let mut keyspace = shared.keyspace.lock().expect("keyspace lock");
+    // A failed journal write left changes in memory that the log lost: no
+    // command may see them.
+    shared.rollback_if_needed(&mut keyspace);
     // Publishes run under this lock too: the mark is exact from here on.
     session.pubsub_mark = shared.pubsub.mark();
     let mut ctx = Ctx {
@@ -118,8 +121,11 @@ pub fn run(shared: &Shared, session: &mut Session, words: Vec<Bytes>) -> Reply {
             super::blocking::deliver(outbox, lsn);
             reply
         }
-        // The journal failed meanwhile: never acknowledge what it lost.
+        // The journal failed meanwhile: never acknowledge what it lost, and
+        // take the command's changes back out of memory.
         Err(e) => {
+            shared.storage.journal.request_rollback();
+            shared.rollback_if_needed(&mut keyspace);
             let e = error::misconf(&e.to_string());
             let failed = outbox
                 .into_iter()

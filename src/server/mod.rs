@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use tracing::{info, warn};
+use tracing::{error, info, warn};
 
 pub use clients::{ClientHandle, ClientNames, ClientRegistry};
 pub use session::{AfterLock, Multi, Queued, Session};
@@ -81,6 +81,36 @@ impl Shared {
     /// keyspace lock held, so log order is execution order.
     pub fn journal_changes(&self, keyspace: &mut Keyspace) -> Result<u64, StorageError> {
         self.storage.journal_changes(keyspace)
+    }
+
+    /// After a failed journal write: rolls the keyspace back to what the log
+    /// holds, before anything else reads it. The failed write's records
+    /// were applied in memory but never acknowledged, and the journal cut
+    /// them off the file; reloading from disk (as DEBUG LOADAOF does)
+    /// leaves memory exactly as the log. If the reload fails, memory can't
+    /// be trusted to match the log, so the journal refuses writes for good.
+    pub fn rollback_if_needed(&self, keyspace: &mut Keyspace) {
+        let journal = &self.storage.journal;
+        if !journal.take_rollback() {
+            return;
+        }
+        keyspace.take_changes();
+        match self
+            .storage
+            .reload(keyspace.db_count(), self.clock.now_ms())
+        {
+            Ok(fresh) => {
+                keyspace.replace_contents(fresh);
+                journal.stats.rollbacks.fetch_add(1, Ordering::Relaxed);
+                warn!("journal write failed: the keyspace was rolled back to the log");
+            }
+            Err(e) => {
+                journal.fail_with(
+                    crate::storage::journal::FailureKind::Sync,
+                    format!("rolling back to the log after a failed write: {e}"),
+                );
+            }
+        }
     }
 
     /// Rebuilds the whole state from disk under the keyspace lock: the log
@@ -198,7 +228,9 @@ impl Server {
     }
 
     /// Serves clients until SHUTDOWN or [`Shared::request_shutdown`].
-    pub async fn run(self) {
+    /// Fails if the final fsync did not make every acknowledged write
+    /// durable (the process should then exit non-zero).
+    pub async fn run(self) -> Result<(), StorageError> {
         let Server {
             shared,
             listeners,
@@ -232,12 +264,10 @@ impl Server {
             client.kill();
         }
         // Everything acknowledged is already written; make it durable too.
-        {
-            let _keyspace = shared.keyspace.lock().expect("keyspace lock");
-            if let Err(e) = shared.storage.journal.close() {
-                warn!("final journal fsync failed: {e}");
-            }
-        }
+        let _keyspace = shared.keyspace.lock().expect("keyspace lock");
+        shared.storage.close().inspect_err(|e| {
+            error!("final journal fsync failed: {e}; acknowledged writes may not be durable");
+        })
     }
 }
 
@@ -282,6 +312,8 @@ async fn expire_sweep(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) 
         loop {
             let removed = {
                 let mut keyspace = shared.keyspace.lock().expect("keyspace lock");
+                // An idle server rolls back here after a failed write.
+                shared.rollback_if_needed(&mut keyspace);
                 let removed = keyspace.expire_due(shared.clock.now_ms(), EXPIRE_BATCH);
                 // Deletions by expiry are journaled like any delete; a failed
                 // journal only means they replay as expired keys instead.

@@ -18,6 +18,7 @@
 //! forward.
 
 use std::path::Path;
+use std::sync::atomic::Ordering;
 use std::sync::Mutex;
 
 use ahash::AHashSet;
@@ -71,10 +72,12 @@ pub fn write(
     moved: &Mutex<AHashSet<u64>>,
 ) -> Result<CheckpointInfo, StorageError> {
     let dir = journal.dir().to_path_buf();
+    let mut failures_at_start;
     'attempt: loop {
         let (lsn, seq, swaps, dbs) = {
             let mut ks = keyspace.lock().expect("keyspace lock");
             let (lsn, seq) = journal.roll_now()?;
+            failures_at_start = journal.stats.write_failures.load(Ordering::SeqCst);
             ks.set_checkpointing(true);
             moved.lock().expect("moved lock").clear();
             (lsn, seq, ks.swaps(), ks.db_count())
@@ -144,6 +147,15 @@ pub fn write(
         // leave a checkpoint ahead of the log, pointing at payloads that
         // are gone.
         journal.sync_now()?;
+        // A write that failed during the copy dropped records whose effects
+        // (and payload positions) the copy may hold; the keyspace was
+        // rolled back, but this copy was not.
+        if journal.stats.write_failures.load(Ordering::SeqCst) != failures_at_start {
+            let _ = disk.remove(&tmp);
+            return Err(StorageError::Failed(
+                "a journal write failed while the checkpoint was copying".into(),
+            ));
+        }
         chunk.clear();
         encode_record(&mut chunk, RecordType::CheckpointEnd, &keys.to_le_bytes());
         file.append(&chunk).and_then(|()| file.sync()).map_err(io)?;
@@ -154,8 +166,9 @@ pub fn write(
             .map_err(|e| StorageError::io(path.clone(), e))?;
         disk.sync_dir(&dir)
             .map_err(|e| StorageError::io(dir.clone(), e))?;
-        // The new checkpoint is durable: older ones and the segments before
-        // the roll hold nothing live any more.
+        journal.note_checkpoint(lsn)?;
+        // The new checkpoint is durable and named by the manifest: older
+        // ones and the segments before the roll hold nothing live any more.
         for name in disk
             .list(&dir)
             .map_err(|e| StorageError::io(dir.clone(), e))?

@@ -50,6 +50,8 @@ pub enum RecordType {
     CheckpointEntry = 3,
     /// The end of a checkpoint, with the number of entries.
     CheckpointEnd = 4,
+    /// The list of files the journal directory must hold (`manifest`).
+    Manifest = 5,
 }
 
 impl RecordType {
@@ -60,6 +62,7 @@ impl RecordType {
             2 => RecordType::Payload,
             3 => RecordType::CheckpointEntry,
             4 => RecordType::CheckpointEnd,
+            5 => RecordType::Manifest,
             _ => return None,
         })
     }

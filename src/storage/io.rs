@@ -122,6 +122,8 @@ pub struct Faults {
     pub fail_next_sync: AtomicBool,
     /// Bytes that may still be appended before ENOSPC; negative = no limit.
     pub space_left: AtomicI64,
+    /// fsyncs asked of files (failed ones included).
+    pub syncs: AtomicI64,
 }
 
 impl Default for Faults {
@@ -130,6 +132,7 @@ impl Default for Faults {
             fail_next_write: AtomicBool::new(false),
             fail_next_sync: AtomicBool::new(false),
             space_left: AtomicI64::new(-1),
+            syncs: AtomicI64::new(0),
         }
     }
 }
@@ -173,6 +176,7 @@ impl LogFile for FaultyFile {
     }
 
     fn sync(&self) -> io::Result<()> {
+        self.faults.syncs.fetch_add(1, Ordering::SeqCst);
         if self.faults.fail_next_sync.swap(false, Ordering::SeqCst) {
             return Err(io::Error::other("injected fsync failure"));
         }

@@ -11,11 +11,22 @@
 //!   unsynced, and connections wait for it before replying (group commit:
 //!   one fsync covers every record written while the previous one ran);
 //!   under `everysec` once a second; under `no` never.
-//! - A failed write or fsync is sticky: the journal refuses every later
-//!   append, the server refuses writes (MISCONF) and keeps serving reads.
+//! - A failed write (a full disk, say) refuses appends until the disk
+//!   takes writes again: what reached the file of the failed write is cut
+//!   off, the buffer (nothing in it was acknowledged) is dropped, and the
+//!   server rolls the keyspace back to what the log holds. The syncer
+//!   thread probes the disk once a second and lifts the refusal when a
+//!   probe write succeeds, as Redis resumes after a full disk.
+//! - A failed fsync is for good (until restart). After fsync reports an
+//!   error, the kernel may already have dropped the dirty pages it could
+//!   not write and marked them clean, so a second fsync would report
+//!   success for data that is not on disk (PostgreSQL's "fsyncgate"). The
+//!   journal never fsyncs that file again: it refuses writes, serves
+//!   reads, and shutdown exits non-zero. A restart re-reads what the disk
+//!   really holds, checking every CRC.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -28,6 +39,7 @@ use super::format::{
     SEGMENT_MAGIC,
 };
 use super::io::{Disk, LogFile};
+use super::manifest::Manifest;
 use super::StorageError;
 use crate::config::FsyncPolicy;
 
@@ -81,6 +93,20 @@ struct State {
     sealed: Vec<SegmentMeta>,
     last_sync: Instant,
     shutdown: bool,
+    /// LSN of the newest durable checkpoint (0: none), for the manifest.
+    checkpoint_lsn: u64,
+}
+
+impl State {
+    /// The files the directory must hold now.
+    fn manifest(&self) -> Manifest {
+        let mut segments: Vec<u64> = self.sealed.iter().map(|s| s.seq).collect();
+        segments.push(self.current.seq);
+        Manifest {
+            checkpoint_lsn: self.checkpoint_lsn,
+            segments,
+        }
+    }
 }
 
 /// Counters for INFO persistence.
@@ -90,6 +116,28 @@ pub struct JournalStats {
     pub fsyncs: AtomicU64,
     /// Bytes written.
     pub bytes_written: AtomicU64,
+    /// Writes that failed (each one dropped its buffer).
+    pub write_failures: AtomicU64,
+    /// Times the refusal after a failed write was lifted.
+    pub resumes: AtomicU64,
+    /// Times the keyspace was rolled back to the log after a failed write.
+    pub rollbacks: AtomicU64,
+}
+
+/// What kind of failure makes the journal refuse writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureKind {
+    /// A write failed; lifted once a probe write succeeds.
+    Write,
+    /// An fsync failed (or the log could not be put back in order after a
+    /// failed write): refused until restart.
+    Sync,
+}
+
+#[derive(Debug, Clone)]
+struct Failure {
+    kind: FailureKind,
+    what: String,
 }
 
 /// The commit log.
@@ -101,9 +149,13 @@ pub struct Journal {
     state: Mutex<State>,
     wake_syncer: Condvar,
     synced: watch::Sender<u64>,
-    /// Set once, by the first failed write or fsync; read lock-free on
-    /// every write command.
-    failure: std::sync::OnceLock<String>,
+    /// Whether `failure` is set: read lock-free on every write command.
+    failed: AtomicBool,
+    failure: Mutex<Option<Failure>>,
+    /// A failed write dropped records the keyspace already holds: the
+    /// server must roll the keyspace back to the log before anything else
+    /// runs ([`Journal::take_rollback`]).
+    rollback: AtomicBool,
     maps: Mutex<std::collections::BTreeMap<u64, Arc<Mmap>>>,
     /// Counters.
     pub stats: JournalStats,
@@ -122,6 +174,8 @@ pub struct LogTail {
     pub next_lsn: u64,
     /// Segments found, oldest first; the last is appended to.
     pub segments: Vec<SegmentMeta>,
+    /// LSN of the checkpoint loaded (0: none).
+    pub checkpoint_lsn: u64,
 }
 
 fn policy_code(p: FsyncPolicy) -> u8 {
@@ -169,13 +223,22 @@ impl Journal {
                 sealed,
                 last_sync: Instant::now(),
                 shutdown: false,
+                checkpoint_lsn: tail.checkpoint_lsn,
             }),
             wake_syncer: Condvar::new(),
             synced: watch::channel(last).0,
-            failure: std::sync::OnceLock::new(),
+            failed: AtomicBool::new(false),
+            failure: Mutex::new(None),
+            rollback: AtomicBool::new(false),
             maps: Mutex::new(Default::default()),
             stats: JournalStats::default(),
         });
+        // Whatever recovery removed or created, the manifest now names
+        // exactly what is there.
+        {
+            let st = journal.state.lock().expect("journal lock");
+            st.manifest().store(&*journal.disk, dir)?;
+        }
         let syncer = journal.clone();
         std::thread::Builder::new()
             .name("sluice-fsync".into())
@@ -201,22 +264,123 @@ impl Journal {
 
     /// Why the journal refuses writes, if it does.
     pub fn failure(&self) -> Option<String> {
-        self.failure.get().cloned()
+        if !self.failed.load(Ordering::Acquire) {
+            return None;
+        }
+        let f = self.failure.lock().expect("failure lock");
+        f.as_ref().map(|f| f.what.clone())
+    }
+
+    /// The kind of the failure in force, if any.
+    pub fn failure_kind(&self) -> Option<FailureKind> {
+        let f = self.failure.lock().expect("failure lock");
+        f.as_ref().map(|f| f.kind)
+    }
+
+    /// Refuses writes from now on. A failure in force is kept (it is the
+    /// one reported), except that a `Sync` failure replaces a `Write` one:
+    /// it is for good.
+    pub fn fail_with(&self, kind: FailureKind, what: String) -> StorageError {
+        let mut f = self.failure.lock().expect("failure lock");
+        let replace = match f.as_ref() {
+            None => true,
+            Some(old) => old.kind == FailureKind::Write && kind == FailureKind::Sync,
+        };
+        if replace {
+            match kind {
+                FailureKind::Write => {
+                    error!("journal write failed: {what}; refusing writes until the disk takes them again")
+                }
+                FailureKind::Sync => {
+                    error!("journal failure: {what}; refusing writes until restart")
+                }
+            }
+            *f = Some(Failure { kind, what });
+        }
+        self.failed.store(true, Ordering::Release);
+        let reported = f.as_ref().expect("just set").what.clone();
+        drop(f);
+        // Wake everyone waiting for durability: it will not come.
+        self.synced.send_modify(|_| {});
+        self.wake_syncer.notify_all();
+        StorageError::Failed(reported)
     }
 
     fn fail(&self, what: String) -> StorageError {
-        error!("journal failure: {what}; refusing writes from now on");
-        // The first failure is the one reported from now on.
-        let first = self.failure.get_or_init(|| what).clone();
-        // Wake everyone waiting for durability: it will not come.
-        self.synced.send_modify(|_| {});
-        StorageError::Failed(first)
+        self.fail_with(FailureKind::Sync, what)
     }
 
     fn check(&self) -> Result<(), StorageError> {
-        match self.failure.get() {
-            Some(f) => Err(StorageError::Failed(f.clone())),
+        match self.failure() {
+            Some(f) => Err(StorageError::Failed(f)),
             None => Ok(()),
+        }
+    }
+
+    /// Whether the keyspace must be rolled back to the log (a failed write
+    /// dropped records it holds); true once per failed write.
+    pub fn take_rollback(&self) -> bool {
+        self.rollback.swap(false, Ordering::SeqCst)
+    }
+
+    /// Asks for a rollback: the keyspace holds changes the journal refused.
+    pub fn request_rollback(&self) {
+        self.rollback.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether a rollback is pending.
+    pub fn rollback_pending(&self) -> bool {
+        self.rollback.load(Ordering::SeqCst)
+    }
+
+    /// After a failed write: cuts from the file whatever part of the
+    /// buffer reached it, and drops the buffer. Nothing in it was
+    /// acknowledged (replies wait for the write), so the log is back to
+    /// its last acknowledged record.
+    fn drop_failed_write(&self, st: &mut State, e: std::io::Error) -> StorageError {
+        let path = self.dir.join(segment_name(st.current.seq));
+        self.stats.write_failures.fetch_add(1, Ordering::Relaxed);
+        st.buf.clear();
+        st.next_lsn = st.written_lsn + 1;
+        // A map made while the torn bytes were there must not outlive them.
+        self.maps.lock().expect("maps lock").remove(&st.current.seq);
+        self.rollback.store(true, Ordering::SeqCst);
+        if let Err(t) = st.current.file.truncate(st.current.written_len) {
+            // Later records would follow a torn one: never write again.
+            return self.fail(format!(
+                "write to {}: {e}; cutting the partial write failed: {t}",
+                path.display()
+            ));
+        }
+        self.fail_with(
+            FailureKind::Write,
+            format!("write to {}: {e}", path.display()),
+        )
+    }
+
+    /// Whether the disk takes writes again: appends a block of zeros to
+    /// the current segment and cuts it off again, then brings the manifest
+    /// up to date. Only after the keyspace was rolled back.
+    fn probe(&self, st: &mut State) -> bool {
+        if self.rollback.load(Ordering::SeqCst) {
+            return false;
+        }
+        let wrote = st.current.file.append(&[0u8; 4096]);
+        if let Err(e) = st.current.file.truncate(st.current.written_len) {
+            self.fail(format!("cutting the journal's probe write: {e}"));
+            return false;
+        }
+        wrote.is_ok() && st.manifest().store(&*self.disk, &self.dir).is_ok()
+    }
+
+    /// Lifts a `Write` failure (after a successful probe).
+    fn resume(&self) {
+        let mut f = self.failure.lock().expect("failure lock");
+        if f.as_ref().is_some_and(|f| f.kind == FailureKind::Write) {
+            *f = None;
+            self.failed.store(false, Ordering::Release);
+            self.stats.resumes.fetch_add(1, Ordering::Relaxed);
+            info!("journal: the disk takes writes again; writes resumed");
         }
     }
 
@@ -258,8 +422,7 @@ impl Journal {
             return Ok(());
         }
         if let Err(e) = st.current.file.append(&st.buf) {
-            let path = self.dir.join(segment_name(st.current.seq));
-            return Err(self.fail(format!("write to {}: {e}", path.display())));
+            return Err(self.drop_failed_write(st, e));
         }
         st.current.written_len += st.buf.len() as u64;
         self.stats
@@ -286,7 +449,7 @@ impl Journal {
         st.synced_lsn = st.written_lsn;
         self.synced.send_replace(st.synced_lsn);
         let next = create_segment(&*self.disk, &self.dir, st.current.seq + 1, st.next_lsn)
-            .map_err(|e| self.fail(e.to_string()))?;
+            .map_err(|e| self.fail_with(FailureKind::Write, e.to_string()))?;
         let old = std::mem::replace(&mut st.current, next);
         st.sealed.push(SegmentMeta {
             seq: old.seq,
@@ -294,6 +457,11 @@ impl Journal {
             len: old.written_len,
             records: Some(st.next_lsn - old.base_lsn),
         });
+        // The new segment's header is durable; from now on its absence is
+        // damage, not a roll cut short.
+        st.manifest()
+            .store(&*self.disk, &self.dir)
+            .map_err(|e| self.fail_with(FailureKind::Write, format!("manifest: {e}")))?;
         info!("journal: started segment {}", segment_name(st.current.seq));
         Ok(st.next_lsn)
     }
@@ -339,8 +507,31 @@ impl Journal {
             let (target, file) = {
                 let mut st = self.state.lock().expect("journal lock");
                 loop {
-                    if st.shutdown || self.failure.get().is_some() {
+                    if st.shutdown {
                         return;
+                    }
+                    match self.failure_kind() {
+                        None => {}
+                        Some(FailureKind::Sync) => return,
+                        Some(FailureKind::Write) => {
+                            // Once a second, see whether the disk takes
+                            // writes again. Nothing is pending: the failed
+                            // write's buffer was dropped.
+                            st = self
+                                .wake_syncer
+                                .wait_timeout(st, Duration::from_secs(1))
+                                .expect("journal lock")
+                                .0;
+                            if st.shutdown {
+                                return;
+                            }
+                            if self.failure_kind() == Some(FailureKind::Write)
+                                && self.probe(&mut st)
+                            {
+                                self.resume();
+                            }
+                            continue;
+                        }
                     }
                     let pending = st.written_lsn > st.synced_lsn;
                     let due = match self.policy() {
@@ -383,9 +574,23 @@ impl Journal {
         self.state.lock().expect("journal lock").shutdown
     }
 
-    /// Stops the syncer thread after a final write and fsync.
+    /// Stops the syncer thread after a final write and fsync. Fails if
+    /// what was acknowledged could not be made durable.
     pub fn close(&self) -> Result<(), StorageError> {
-        let result = self.sync_now();
+        let result = match self.failure_kind() {
+            None => self.sync_now(),
+            // The failed write's records were dropped, never acknowledged;
+            // everything before them is in the file and no fsync has
+            // failed, so one more is trustworthy.
+            Some(FailureKind::Write) => {
+                let st = self.state.lock().expect("journal lock");
+                st.current
+                    .file
+                    .sync()
+                    .map_err(|e| self.fail(format!("final fsync: {e}")))
+            }
+            Some(FailureKind::Sync) => self.check(),
+        };
         self.state.lock().expect("journal lock").shutdown = true;
         self.wake_syncer.notify_all();
         result
@@ -530,10 +735,19 @@ impl Journal {
     ) -> Result<usize, StorageError> {
         let doomed: Vec<SegmentMeta> = {
             let mut st = self.state.lock().expect("journal lock");
-            let (dead, live): (Vec<_>, Vec<_>) = st
+            let (dead, live): (Vec<SegmentMeta>, Vec<SegmentMeta>) = st
                 .sealed
                 .iter()
                 .partition(|s| s.seq < seq && !keep.contains(&s.seq));
+            if dead.is_empty() {
+                return Ok(0);
+            }
+            // The manifest stops naming them before any is deleted.
+            let mut without = st.manifest();
+            without
+                .segments
+                .retain(|s| !dead.iter().any(|d| d.seq == *s));
+            without.store(&*self.disk, &self.dir)?;
             st.sealed = live;
             dead
         };
@@ -541,15 +755,27 @@ impl Journal {
         for s in &doomed {
             maps.remove(&s.seq);
             let path = self.dir.join(segment_name(s.seq));
-            self.disk
-                .remove(&path)
-                .map_err(|e| StorageError::io(path.clone(), e))?;
+            match self.disk.remove(&path) {
+                Ok(()) => {}
+                // A DEBUG RELOAD meanwhile may have removed the leftover.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(StorageError::io(path.clone(), e)),
+            }
         }
         drop(maps);
         self.disk
             .sync_dir(&self.dir)
             .map_err(|e| StorageError::io(self.dir.clone(), e))?;
         Ok(doomed.len())
+    }
+
+    /// Records that the checkpoint replaying from `lsn` is durable (renamed
+    /// into place, directory fsynced): the manifest names it from now on,
+    /// so older checkpoints may go.
+    pub fn note_checkpoint(&self, lsn: u64) -> Result<(), StorageError> {
+        let mut st = self.state.lock().expect("journal lock");
+        st.checkpoint_lsn = lsn;
+        st.manifest().store(&*self.disk, &self.dir)
     }
 
     /// The journal directory.
@@ -596,7 +822,9 @@ fn create_segment(
         .open_append(&path)
         .map_err(|e| StorageError::io(path.clone(), e))?;
     let header = encode_file_header(SEGMENT_MAGIC, base_lsn);
-    file.append(&header)
+    // An earlier attempt (on a full disk) may have left part of a header.
+    file.truncate(0)
+        .and_then(|()| file.append(&header))
         .and_then(|()| file.sync())
         .map_err(|e| StorageError::io(path.clone(), e))?;
     disk.sync_dir(dir)
@@ -624,6 +852,7 @@ mod tests {
             LogTail {
                 next_lsn: 1,
                 segments: Vec::new(),
+                checkpoint_lsn: 0,
             },
         )
         .unwrap()

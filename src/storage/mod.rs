@@ -24,6 +24,8 @@ pub mod compact;
 pub mod format;
 pub mod io;
 pub mod journal;
+pub mod lock;
+pub mod manifest;
 pub mod ops;
 pub mod recovery;
 pub mod stream_ops;
@@ -59,8 +61,9 @@ pub enum StorageError {
         /// The file.
         file: String,
     },
-    /// A segment is missing from the sequence.
-    #[error("journal segment {file} is missing")]
+    /// A segment or checkpoint is missing: the manifest names it, or the
+    /// segment numbers have a gap.
+    #[error("journal file {file} is missing")]
     Missing {
         /// The missing file.
         file: String,
@@ -72,6 +75,14 @@ pub enum StorageError {
         file: String,
         /// The OS error.
         reason: String,
+    },
+    /// Another server holds the data directory.
+    #[error("the data directory {dir} is in use by another Sluice server{}; two servers on one directory would lose each other's writes", holder.map(|p| format!(" (pid {p})")).unwrap_or_default())]
+    Locked {
+        /// The data directory.
+        dir: String,
+        /// The process id the lock file names, if it could be read.
+        holder: Option<u32>,
     },
     /// The journal failed earlier and refuses writes.
     #[error("{0}")]
@@ -130,6 +141,8 @@ pub struct Storage {
     moved: Mutex<ahash::AHashSet<u64>>,
     dir: PathBuf,
     mode: RecoveryMode,
+    /// The data directory's lock, released by [`Storage::close`].
+    lock: Mutex<Option<lock::DirLock>>,
 }
 
 impl Storage {
@@ -140,6 +153,9 @@ impl Storage {
         keyspace: &mut Keyspace,
         now: i64,
     ) -> Result<Storage, StorageError> {
+        disk.create_dir_all(&config.dir)
+            .map_err(|e| StorageError::io(config.dir.clone(), e))?;
+        let dir_lock = lock::DirLock::acquire(&config.dir)?;
         let dir = config.dir.join("journal");
         let mode = config.recovery;
         let (tail, stats) = recovery::recover(&dir, &*disk, mode, keyspace, now)?;
@@ -165,6 +181,7 @@ impl Storage {
             moved: Mutex::default(),
             dir,
             mode,
+            lock: Mutex::new(Some(dir_lock)),
         };
         storage
             .checkpoints
@@ -206,6 +223,19 @@ impl Storage {
     /// The journal directory.
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// Shutdown: writes and fsyncs everything, stops the syncer, and
+    /// releases the data directory for another server.
+    pub fn close(&self) -> Result<(), StorageError> {
+        let result = self.journal.close();
+        self.lock.lock().expect("dir lock").take();
+        result
+    }
+
+    /// Whether [`Storage::close`] has run to the end (the directory is free).
+    pub fn is_closed(&self) -> bool {
+        self.lock.lock().expect("dir lock").is_none()
     }
 
     /// Claims the right to write the next checkpoint; false if one is

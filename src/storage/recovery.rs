@@ -10,6 +10,8 @@
 
 use std::path::Path;
 
+use ahash::AHashSet;
+
 use tracing::{info, warn};
 
 use super::format::{
@@ -17,6 +19,7 @@ use super::format::{
 };
 use super::io::Disk;
 use super::journal::{segment_name, LogTail, SegmentMeta};
+use super::manifest::{Manifest, MANIFEST_NAME, MANIFEST_TMP};
 use super::ops::{decode_batch, decode_op};
 use super::{checkpoint, RecoveryMode, StorageError};
 use crate::keyspace::Keyspace;
@@ -35,6 +38,9 @@ pub struct RecoveryStats {
     pub truncated_bytes: u64,
     /// Records skipped as corrupt (tolerate-corruption only).
     pub skipped_records: u64,
+    /// Stream entries dropped because their payloads could not be read
+    /// (tolerate-corruption only).
+    pub dropped_entries: u64,
 }
 
 /// Rebuilds `keyspace` from the journal directory `dir`. Returns where the
@@ -58,6 +64,12 @@ pub fn recover(
             segments.push(seq);
         } else if let Some(lsn) = parse_numbered(&name, "checkpoint-", ".ckpt") {
             checkpoints.push(lsn);
+        } else if name == MANIFEST_NAME {
+            // Read below.
+        } else if name == MANIFEST_TMP {
+            // A manifest that was being replaced: the old one stands.
+            let path = dir.join(&name);
+            disk.remove(&path).map_err(|e| StorageError::io(path, e))?;
         } else if name.starts_with("checkpoint-") && name.ends_with(".tmp") {
             // A checkpoint that was being written when the server stopped.
             warn!("removing unfinished checkpoint {name}");
@@ -71,6 +83,8 @@ pub fn recover(
     }
     segments.sort_unstable();
     checkpoints.sort_unstable();
+    let manifest = Manifest::load(disk, dir)?;
+    let named = check_manifest(dir, disk, manifest.as_ref(), &mut segments, &checkpoints)?;
 
     let mut stats = RecoveryStats::default();
     if let Some(&lsn) = checkpoints.last() {
@@ -88,16 +102,29 @@ pub fn recover(
     let mut metas = Vec::new();
     if stats.checkpoint_lsn > 0 {
         let mut start = 0;
+        let mut bases = Vec::new();
         for (i, &seq) in segments.iter().enumerate() {
             match segment_base(dir, disk, seq)? {
-                Some(base) if base <= stats.checkpoint_lsn => start = i,
-                _ => break,
+                Some(base) if base <= stats.checkpoint_lsn => {
+                    start = i;
+                    bases.push(base);
+                }
+                Some(_) => break,
+                // Only the newest segment may lack its header (a roll cut
+                // short); a kept one without it lost its contents.
+                None if i + 1 < segments.len() => {
+                    return Err(StorageError::Corrupt {
+                        file: dir.join(segment_name(seq)).display().to_string(),
+                        offset: 0,
+                        reason: "segment shorter than its header (emptied or cut?)".into(),
+                    })
+                }
+                None => break,
             }
         }
-        for &seq in &segments[..start] {
+        for (&seq, &base_lsn) in segments[..start].iter().zip(&bases) {
             let path = dir.join(segment_name(seq));
             let len = data_len(disk, &path)?;
-            let base_lsn = segment_base(dir, disk, seq)?.unwrap_or_default();
             metas.push(SegmentMeta {
                 seq,
                 base_lsn,
@@ -115,6 +142,9 @@ pub fn recover(
         }
     }
     let archived_count = metas.len();
+    // Segments whose payloads replay did not check record by record: those
+    // kept from before the checkpoint, and those where damage was skipped.
+    let mut unchecked: AHashSet<u64> = metas.iter().map(|m: &SegmentMeta| m.seq).collect();
     let mut next_lsn = stats.checkpoint_lsn.max(1);
     let mut skipped_before = false;
     let last_index = segments.len().wrapping_sub(1);
@@ -126,7 +156,7 @@ pub fn recover(
             .map_err(|e| StorageError::io(path.clone(), e))?;
         let data: &[u8] = map.as_deref().unwrap_or(&[]);
         let is_last = i == last_index;
-        if data.len() < FILE_HEADER_LEN && is_last {
+        if data.len() < FILE_HEADER_LEN && is_last && !named.contains(&seq) {
             // Created but its header never made it to disk: start it again.
             warn!("{file}: segment without a complete header; recreating it");
             drop(map);
@@ -236,15 +266,183 @@ pub fn recover(
         });
         next_lsn = lsn;
         skipped_before = skipped_here;
+        if skipped_here {
+            unchecked.insert(seq);
+        }
     }
+    let present: AHashSet<u64> = metas.iter().map(|m| m.seq).collect();
+    stats.dropped_entries = verify_payloads(dir, disk, mode, keyspace, &unchecked, &present)?;
     keyspace.take_changes();
     Ok((
         LogTail {
             next_lsn: next_lsn.max(stats.checkpoint_lsn).max(1),
             segments: metas,
+            checkpoint_lsn: stats.checkpoint_lsn,
         },
         stats,
     ))
+}
+
+/// Holds the directory to its manifest: every segment and the checkpoint
+/// it names must be there. A segment it does not name is either newer than
+/// every named one (a roll the stop cut short: kept) or older (a deletion
+/// the stop cut short: removed). Returns the named segments. A directory
+/// without a manifest was written before manifests existed (or lost it):
+/// it is loaded as found, with a warning, and gets one when the journal
+/// opens.
+fn check_manifest(
+    dir: &Path,
+    disk: &dyn Disk,
+    manifest: Option<&Manifest>,
+    segments: &mut Vec<u64>,
+    checkpoints: &[u64],
+) -> Result<AHashSet<u64>, StorageError> {
+    let Some(m) = manifest else {
+        if !segments.is_empty() || !checkpoints.is_empty() {
+            warn!(
+                "{}: no manifest; loading the files found (a missing newest segment cannot be told from here)",
+                dir.display()
+            );
+        }
+        return Ok(AHashSet::new());
+    };
+    if m.checkpoint_lsn > 0 && !checkpoints.contains(&m.checkpoint_lsn) {
+        return Err(StorageError::Missing {
+            file: dir
+                .join(checkpoint::checkpoint_name(m.checkpoint_lsn))
+                .display()
+                .to_string(),
+        });
+    }
+    for seq in &m.segments {
+        if segments.binary_search(seq).is_err() {
+            return Err(StorageError::Missing {
+                file: dir.join(segment_name(*seq)).display().to_string(),
+            });
+        }
+    }
+    let named: AHashSet<u64> = m.segments.iter().copied().collect();
+    let newest = m.segments.last().copied().unwrap_or(0);
+    let mut kept = Vec::with_capacity(segments.len());
+    for &seq in segments.iter() {
+        if named.contains(&seq) || seq > newest {
+            kept.push(seq);
+        } else {
+            let path = dir.join(segment_name(seq));
+            warn!(
+                "removing {}: the manifest no longer names it (a deletion cut short)",
+                path.display()
+            );
+            disk.remove(&path).map_err(|e| StorageError::io(path, e))?;
+        }
+    }
+    *segments = kept;
+    Ok(named)
+}
+
+/// Checks that every stream entry (and node master) whose payload is in an
+/// `unchecked` segment reads back: the segment is there, and the record at
+/// the position is whole, a payload, with its CRC. Strict recovery refuses
+/// at the first that does not, naming file and offset; tolerant recovery
+/// drops those entries from their streams (so readers and groups move on)
+/// and returns how many. A node whose master payload is gone takes its
+/// first readable entry as master.
+fn verify_payloads(
+    dir: &Path,
+    disk: &dyn Disk,
+    mode: RecoveryMode,
+    keyspace: &mut Keyspace,
+    unchecked: &AHashSet<u64>,
+    present: &AHashSet<u64>,
+) -> Result<u64, StorageError> {
+    use crate::keyspace::stream::Loc;
+    use crate::keyspace::Value;
+
+    let mut maps: ahash::AHashMap<u32, Option<memmap2::Mmap>> = ahash::AHashMap::new();
+    let mut problem = |loc: Loc| -> Result<Option<(String, u64, String)>, StorageError> {
+        let seq = u64::from(loc.seg);
+        if !present.contains(&seq) {
+            let file = dir.join(segment_name(seq)).display().to_string();
+            return Ok(Some((
+                file,
+                u64::from(loc.offset),
+                "segment is missing".into(),
+            )));
+        }
+        if !unchecked.contains(&seq) {
+            return Ok(None);
+        }
+        let path = dir.join(segment_name(seq));
+        if !maps.contains_key(&loc.seg) {
+            let map = disk
+                .map(&path)
+                .map_err(|e| StorageError::io(path.clone(), e))?;
+            maps.insert(loc.seg, map);
+        }
+        let data: &[u8] = maps[&loc.seg].as_deref().unwrap_or(&[]);
+        let why = match read_record(data, loc.offset as usize) {
+            Ok((r, _)) if r.kind == RecordType::Payload => return Ok(None),
+            Ok((r, _)) => format!(
+                "a {:?} record where a stream entry payload should be",
+                r.kind
+            ),
+            Err(bad) => bad.to_string(),
+        };
+        Ok(Some((
+            path.display().to_string(),
+            u64::from(loc.offset),
+            why,
+        )))
+    };
+    let mut dropped = 0u64;
+    for db in 0..keyspace.db_count() {
+        let (d, _) = keyspace.db(db);
+        let keys: Vec<bytes::Bytes> = d
+            .iter()
+            .filter(|(_, e)| matches!(e.value, Value::Stream(_)))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in keys {
+            let Some(Value::Stream(stream)) = d.table().get(&key).map(|e| &e.value) else {
+                continue;
+            };
+            let mut bad_entries = Vec::new();
+            let mut bad_masters = Vec::new();
+            for node in stream.nodes() {
+                if let Some(p) = problem(node.master_loc)? {
+                    bad_masters.push((node.master, p));
+                }
+                for &(id, loc) in &node.entries {
+                    if let Some(p) = problem(loc)? {
+                        bad_entries.push((id, p));
+                    }
+                }
+            }
+            let first = bad_entries.first().or(bad_masters.first());
+            let Some((id, (file, offset, why))) = first else {
+                continue;
+            };
+            let key_text = String::from_utf8_lossy(&key);
+            if mode == RecoveryMode::Strict {
+                return Err(StorageError::Corrupt {
+                    file: file.clone(),
+                    offset: *offset,
+                    reason: format!("stream {key_text:?} entry {id}: payload unreadable: {why}"),
+                });
+            }
+            warn!(
+                "{file}: stream {key_text:?}: dropping {} entries whose payloads are unreadable (first {id} at offset {offset}: {why})",
+                bad_entries.len()
+            );
+            let ids: Vec<_> = bad_entries.iter().map(|(id, _)| *id).collect();
+            let masters: Vec<_> = bad_masters.iter().map(|(id, _)| *id).collect();
+            if let Some(stream) = d.stream_for_repair(&key) {
+                dropped += stream.delete(&ids);
+                stream.rebase_masters(&masters);
+            }
+        }
+    }
+    Ok(dropped)
 }
 
 /// The base LSN in segment `seq`'s header; `None` if the header is

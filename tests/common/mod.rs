@@ -4,6 +4,7 @@
 
 #![allow(dead_code)] // each test binary uses a different part of it
 
+pub mod damage;
 pub mod process;
 
 use std::net::SocketAddr;
@@ -30,6 +31,8 @@ pub struct TestServer {
     pub shared: Arc<Shared>,
     /// Its clock: manual for [`TestServer::with_manual_clock`].
     pub clock: Clock,
+    /// The serving task, which ends with the final fsync's outcome.
+    run: Option<tokio::task::JoinHandle<Result<(), sluice::storage::StorageError>>>,
 }
 
 impl TestServer {
@@ -83,8 +86,9 @@ impl TestServer {
         let server = Server::bind_with_disk(config.clone(), clock.clone(), disk).await?;
         let addr = server.local_addr();
         let shared = server.shared();
-        tokio::spawn(server.run());
+        let run = Some(tokio::spawn(server.run()));
         Ok(TestServer {
+            run,
             addr,
             config: config.clone(),
             dir,
@@ -101,11 +105,23 @@ impl TestServer {
         Self::start_in(dir, config, clock).await
     }
 
+    /// Stops the server and returns what its serving task ended with: an
+    /// error when the final fsync could not make acknowledged writes
+    /// durable (the binary then exits non-zero).
+    pub async fn stop_with_result(mut self) -> Result<(), sluice::storage::StorageError> {
+        self.shared.request_shutdown();
+        let run = self.run.take().expect("running");
+        tokio::time::timeout(Duration::from_secs(5), run)
+            .await
+            .expect("server did not stop within 5 s")
+            .expect("the serving task panicked")
+    }
+
     /// Stops the server and waits until its journal is closed.
     pub async fn stop(self) {
         self.shared.request_shutdown();
         for _ in 0..500 {
-            if self.shared.storage.journal.is_closed() {
+            if self.shared.storage.is_closed() {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(10)).await;

@@ -69,6 +69,37 @@ impl Server {
         }
     }
 
+    /// Runs the binary on `dir` with `extra` flags, expecting it to refuse
+    /// to start: returns its exit status and everything it printed.
+    pub fn start_refused(dir: &Path, extra: &[&str]) -> (std::process::ExitStatus, String) {
+        let mut child = Command::new(BIN)
+            .args(["--port", "0", "--dir"])
+            .arg(dir)
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while child.try_wait().unwrap().is_none() {
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("the server started (or hung) where it should have refused");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let out = child.wait_with_output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        (out.status, text)
+    }
+
+    /// The child's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}/", self.port)
     }

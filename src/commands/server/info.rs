@@ -204,6 +204,30 @@ fn info_section(ctx: &mut Ctx<'_>, name: &str, out: &mut String) {
             );
             field(
                 out,
+                "sluice_journal_status",
+                match journal.failure_kind() {
+                    None => "ok",
+                    Some(crate::storage::journal::FailureKind::Write) => "write_failed_retrying",
+                    Some(crate::storage::journal::FailureKind::Sync) => "fsync_failed",
+                },
+            );
+            field(
+                out,
+                "sluice_journal_write_failures",
+                journal.stats.write_failures.load(Ordering::Relaxed),
+            );
+            field(
+                out,
+                "sluice_journal_rollbacks",
+                journal.stats.rollbacks.load(Ordering::Relaxed),
+            );
+            field(
+                out,
+                "sluice_journal_resumes",
+                journal.stats.resumes.load(Ordering::Relaxed),
+            );
+            field(
+                out,
                 "sluice_recovery_checkpoint_keys",
                 recovery.checkpoint_keys,
             );
@@ -221,6 +245,11 @@ fn info_section(ctx: &mut Ctx<'_>, name: &str, out: &mut String) {
                 out,
                 "sluice_recovery_skipped_records",
                 recovery.skipped_records,
+            );
+            field(
+                out,
+                "sluice_recovery_dropped_entries",
+                recovery.dropped_entries,
             );
         }
         "stats" => {

@@ -716,6 +716,19 @@ impl Stream {
         }
     }
 
+    /// Makes the first live entry of each node whose master ID is in
+    /// `masters` that node's master (recovery: the old master's payload is
+    /// unreadable). Not journaled.
+    pub fn rebase_masters(&mut self, masters: &[StreamId]) {
+        for master in masters {
+            if let Some(node) = self.nodes.get_mut(master) {
+                if let Some(&(_, loc)) = node.entries.first() {
+                    Arc::make_mut(node).master_loc = loc;
+                }
+            }
+        }
+    }
+
     /// Points entries (and node masters) at new log positions after their
     /// payloads were copied forward; `map` gives the new position of an
     /// old one, or `None` to leave it. Records a `Relocate` op; returns how
