@@ -138,7 +138,8 @@ fn log_append(c: &mut Criterion) {
 }
 
 /// Reads `positions` as XRANGE does: each payload through the map, its
-/// fields and values decoded and copied out for the reply.
+/// fields and values decoded and copied out for the reply, then the map
+/// checked for pages lost to a truncation meanwhile.
 fn read_entries(journal: &Journal, positions: &[Pos]) -> usize {
     let mut copied = 0;
     for &pos in positions {
@@ -148,6 +149,7 @@ fn read_entries(journal: &Journal, positions: &[Pos]) -> usize {
             .into_iter()
             .map(Bytes::copy_from_slice)
             .collect();
+        p.verify().expect("intact");
         copied += parts.len();
     }
     copied

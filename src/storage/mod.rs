@@ -17,13 +17,15 @@
 //! [`format`] and [`ops`]; start-up in [`recovery`]; checkpoints in
 //! [`checkpoint`], and the copying forward of live payloads in
 //! [`compact`]; every file operation goes through [`io::Disk`] so tests can
-//! inject failures.
+//! inject failures, and every map is a [`mapguard::GuardedMap`], so a file
+//! truncated under the running server gives errors, not SIGBUS.
 
 pub mod checkpoint;
 pub mod compact;
 pub mod format;
 pub mod io;
 pub mod journal;
+pub mod mapguard;
 pub mod ops;
 pub mod recovery;
 pub mod stream_ops;

@@ -382,7 +382,10 @@ mod tests {
             }
             Ok(inner)
         }
-        fn map(&self, path: &Path) -> std::io::Result<Option<memmap2::Mmap>> {
+        fn map(
+            &self,
+            path: &Path,
+        ) -> std::io::Result<Option<crate::storage::mapguard::GuardedMap>> {
             RealDisk.map(path)
         }
         fn rename(&self, from: &Path, to: &Path) -> std::io::Result<()> {
