@@ -53,6 +53,12 @@
 //! - A file truncated and then extended again before Sluice touches the
 //!   lost pages raises no SIGBUS: reads see whatever the file now holds,
 //!   and only the CRC stands between that and a reply.
+//! - The journal notices a cut only when a read touches the lost bytes.
+//!   For the segment still appended to, records acknowledged between the
+//!   cut and that read went to the new end of the file, not where their
+//!   positions point; once noticed, the journal refuses writes.
+//! - Start-up reads through guarded maps too; a cut there leaves zeros,
+//!   which recovery treats like any bad record.
 //! - Maps beyond the registry's capacity are not guarded (a WARN says so
 //!   once). Linux allows 65530 mappings per process by default, so this
 //!   takes a raised `vm.max_map_count` and more live maps than that.
