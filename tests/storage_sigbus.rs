@@ -181,6 +181,10 @@ async fn reading_a_sealed_segment_cut_short_is_an_error_not_a_crash() {
     .await
     .expect_err("XREADGROUP over a truncated segment succeeded");
     assert!(err_text(&e).contains(&name), "{}", err_text(&e));
+    // … and delivers nothing: no entry went pending.
+    let pending: (i64, Option<String>, Option<String>, redis::Value) =
+        cmd(&mut con, &["XPENDING", "s", "g"]).await.unwrap();
+    assert_eq!(pending.0, 0);
     assert_serving(&srv, &mut con).await;
     // New entries still go in and read back.
     let id: String = cmd(&mut con, &["XADD", "s", "1000-1", "f", "new"])
