@@ -9,6 +9,8 @@ use std::sync::Arc;
 
 use memmap2::Mmap;
 
+use super::mapguard::GuardedMap;
+
 /// A file the log appends to.
 pub trait LogFile: Send + Sync {
     /// Appends all of `buf` at the end.
@@ -29,8 +31,9 @@ pub trait Disk: Send + Sync + std::fmt::Debug {
     fn list(&self, dir: &Path) -> io::Result<Vec<String>>;
     /// Opens a file for appending, creating it if needed.
     fn open_append(&self, path: &Path) -> io::Result<Arc<dyn LogFile>>;
-    /// Maps a whole file read-only (empty files give an empty map).
-    fn map(&self, path: &Path) -> io::Result<Option<Mmap>>;
+    /// Maps a whole file read-only, guarded against the file being cut
+    /// short under the map (empty files give no map).
+    fn map(&self, path: &Path) -> io::Result<Option<GuardedMap>>;
     /// Renames a file (atomic within a directory).
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()>;
     /// Deletes a file.
@@ -82,15 +85,18 @@ impl Disk for RealDisk {
         Ok(Arc::new(RealFile(file)))
     }
 
-    fn map(&self, path: &Path) -> io::Result<Option<Mmap>> {
+    fn map(&self, path: &Path) -> io::Result<Option<GuardedMap>> {
         let file = File::open(path)?;
         if file.metadata()?.len() == 0 {
             return Ok(None);
         }
         // SAFETY: Sluice only appends to its files and truncates a torn
-        // tail before mapping for reading; no other process writes them.
+        // tail before mapping for reading, so the mapped bytes never change.
+        // Another process may still cut the file short: the guard turns the
+        // SIGBUS of touching a vanished page into zeros and a damaged flag
+        // that readers check (src/storage/mapguard.rs).
         let map = unsafe { Mmap::map(&file)? };
-        Ok(Some(map))
+        Ok(Some(GuardedMap::new(map, path)))
     }
 
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
@@ -209,7 +215,7 @@ impl Disk for FaultyDisk {
         }))
     }
 
-    fn map(&self, path: &Path) -> io::Result<Option<Mmap>> {
+    fn map(&self, path: &Path) -> io::Result<Option<GuardedMap>> {
         RealDisk.map(path)
     }
 
@@ -334,7 +340,7 @@ impl Disk for PowerCutDisk {
         }))
     }
 
-    fn map(&self, path: &Path) -> io::Result<Option<Mmap>> {
+    fn map(&self, path: &Path) -> io::Result<Option<GuardedMap>> {
         RealDisk.map(path)
     }
 

@@ -30,7 +30,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use memmap2::Mmap;
 use tokio::sync::watch;
 use tracing::{error, info};
 
@@ -40,6 +39,7 @@ use super::format::{
 };
 use super::io::{Disk, LogFile};
 use super::manifest::Manifest;
+use super::mapguard::{report_damage, GuardedMap};
 use super::StorageError;
 use crate::config::FsyncPolicy;
 
@@ -156,7 +156,7 @@ pub struct Journal {
     /// server must roll the keyspace back to the log before anything else
     /// runs ([`Journal::take_rollback`]).
     rollback: AtomicBool,
-    maps: Mutex<std::collections::BTreeMap<u64, Arc<Mmap>>>,
+    maps: Mutex<std::collections::BTreeMap<u64, Arc<GuardedMap>>>,
     /// Counters.
     pub stats: JournalStats,
 }
@@ -597,7 +597,8 @@ impl Journal {
     }
 
     /// Reads the payload of the record at `pos` through the segment's map,
-    /// without copying it.
+    /// without copying it. Bytes read through the result after this returns
+    /// are only the file's if [`PayloadRef::verify`] says so afterwards.
     pub fn read_payload(&self, pos: Pos) -> Result<PayloadRef, StorageError> {
         let path = self.dir.join(segment_name(pos.seq));
         {
@@ -607,40 +608,40 @@ impl Journal {
                 self.write_buffered(&mut st)?;
             }
         }
-        let map = self.map_segment_covering(pos.seq, pos.offset)?;
-        let mut record = read_record(&map, pos.offset as usize);
-        if matches!(record, Err(super::format::BadRecord::Truncated)) {
+        let mut map = self.map_segment_covering(pos.seq, pos.offset)?;
+        if matches!(
+            read_record(&map, pos.offset as usize),
+            Err(super::format::BadRecord::Truncated)
+        ) {
             // The map predates the record's last bytes: map again.
-            let fresh = Arc::new(
-                self.disk
-                    .map(&path)
-                    .map_err(|e| StorageError::io(path.clone(), e))?
-                    .expect("non-empty"),
-            );
+            let Some(fresh) = self
+                .disk
+                .map(&path)
+                .map_err(|e| StorageError::io(path.clone(), e))?
+            else {
+                // Cut to nothing by someone else.
+                return Err(self.unreadable(pos, &map, None));
+            };
+            map = Arc::new(fresh);
             self.maps
                 .lock()
                 .expect("maps lock")
-                .insert(pos.seq, fresh.clone());
-            return read_at(fresh, pos, &path);
+                .insert(pos.seq, map.clone());
         }
-        match record.as_mut() {
-            Ok(_) => read_at(map, pos, &path),
-            Err(e) => Err(StorageError::Corrupt {
-                file: path.display().to_string(),
-                offset: pos.offset,
-                reason: e.to_string(),
-            }),
+        match read_at(map.clone(), pos, &path) {
+            Ok(payload) if !map.is_damaged() => Ok(payload),
+            result => Err(self.unreadable(pos, &map, result.err())),
         }
     }
 
     /// The map of segment `seq`, mapped again if the one held ends before
-    /// `offset` plus a record header.
-    fn map_segment_covering(&self, seq: u64, offset: u64) -> Result<Arc<Mmap>, StorageError> {
+    /// `offset` plus a record header, or lost pages to a truncation.
+    fn map_segment_covering(&self, seq: u64, offset: u64) -> Result<Arc<GuardedMap>, StorageError> {
         let path = self.dir.join(segment_name(seq));
         let mut maps = self.maps.lock().expect("maps lock");
-        let needs_map = maps
-            .get(&seq)
-            .is_none_or(|m| (m.len() as u64) < offset + super::format::RECORD_HEADER_LEN as u64);
+        let needs_map = maps.get(&seq).is_none_or(|m| {
+            (m.len() as u64) < offset + super::format::RECORD_HEADER_LEN as u64 || m.is_damaged()
+        });
         if needs_map {
             let map = self
                 .disk
@@ -656,6 +657,62 @@ impl Journal {
         Ok(maps[&seq].clone())
     }
 
+    /// The error for a record at `pos` that did not read back (`cause`, or
+    /// `map` lost pages under the read). A file shorter than what was
+    /// written to it was cut by someone else: that is the error then,
+    /// logged once per file; for the segment being appended to, the log
+    /// also refuses writes from now on, since records appended at the new
+    /// end would not be where their positions say.
+    fn unreadable(
+        &self,
+        pos: Pos,
+        map: &Arc<GuardedMap>,
+        cause: Option<StorageError>,
+    ) -> StorageError {
+        let path = map.path();
+        let corrupt = |reason: String| StorageError::Corrupt {
+            file: path.display().to_string(),
+            offset: pos.offset,
+            reason,
+        };
+        if map.is_damaged() {
+            // Drop the damaged map so the next read maps the file afresh.
+            let mut maps = self.maps.lock().expect("maps lock");
+            if maps.get(&pos.seq).is_some_and(|m| Arc::ptr_eq(m, map)) {
+                maps.remove(&pos.seq);
+            }
+        }
+        let (written, current) = {
+            let st = self.state.lock().expect("journal lock");
+            if st.current.seq == pos.seq {
+                (Some(st.current.written_len), true)
+            } else {
+                let sealed = st.sealed.iter().find(|s| s.seq == pos.seq);
+                (sealed.map(|s| s.len), false)
+            }
+        };
+        // The length check, on the error path only.
+        let now = match self.disk.map(path) {
+            Ok(fresh) => fresh.map_or(0, |m| m.len() as u64),
+            Err(e) => return StorageError::io(path.to_path_buf(), e),
+        };
+        let reason = match written {
+            Some(written) if now < written => format!(
+                "segment file is {now} bytes, shorter than the {written} written to it \
+                 (cut by another process?)"
+            ),
+            _ if map.is_damaged() => "mapped bytes of the segment file vanished while \
+                 being read (cut by another process?)"
+                .to_string(),
+            _ => return cause.unwrap_or_else(|| corrupt("unreadable record".into())),
+        };
+        report_damage(path, pos.offset, &reason);
+        if current && self.failure().is_none() {
+            self.fail(format!("segment {}: {reason}", path.display()));
+        }
+        corrupt(reason)
+    }
+
     /// Copies the payload records at `positions` to the end of the log (for
     /// compaction: live payloads of segments about to be deleted) and
     /// returns their new positions, in the same order. Each is read through
@@ -665,8 +722,10 @@ impl Journal {
             .iter()
             .map(|&pos| {
                 let payload = self.read_payload(pos)?;
-                self.append(RecordType::Payload, &payload)
-                    .map(|(_, new)| new)
+                let (_, new) = self.append(RecordType::Payload, &payload)?;
+                // A copy of vanished bytes stays an orphan nothing points at.
+                payload.verify()?;
+                Ok(new)
             })
             .collect()
     }
@@ -708,6 +767,9 @@ impl Journal {
             while let Some(next) = record_end(&map, offset) {
                 n += 1;
                 offset = next;
+            }
+            if map.is_damaged() {
+                return Err(self.unreadable(Pos { seq: s, offset: 0 }, &map, None));
             }
             counted.push((s, n));
         }
@@ -784,7 +846,7 @@ impl Journal {
     }
 }
 
-fn read_at(map: Arc<Mmap>, pos: Pos, path: &Path) -> Result<PayloadRef, StorageError> {
+fn read_at(map: Arc<GuardedMap>, pos: Pos, path: &Path) -> Result<PayloadRef, StorageError> {
     let (record, _) =
         read_record(&map, pos.offset as usize).map_err(|e| StorageError::Corrupt {
             file: path.display().to_string(),
@@ -793,14 +855,47 @@ fn read_at(map: Arc<Mmap>, pos: Pos, path: &Path) -> Result<PayloadRef, StorageE
         })?;
     let start = record.payload.as_ptr() as usize - map.as_ptr() as usize;
     let len = record.payload.len();
-    Ok(PayloadRef { map, start, len })
+    Ok(PayloadRef {
+        map,
+        start,
+        len,
+        offset: pos.offset,
+    })
 }
 
 /// A payload in a mapped segment; derefs to its bytes without a copy.
+///
+/// The bytes passed their CRC when it was made. If the file is cut short
+/// later, pages of the map read zeros instead of killing the process (see
+/// [`super::mapguard`]); so whoever reads the bytes after
+/// [`Journal::read_payload`] returned calls [`PayloadRef::verify`] after
+/// reading them, before trusting what it read.
 pub struct PayloadRef {
-    map: Arc<Mmap>,
+    map: Arc<GuardedMap>,
     start: usize,
     len: usize,
+    /// Offset of the record in its segment, for errors.
+    offset: u64,
+}
+
+impl PayloadRef {
+    /// Whether everything read through this payload so far was the file's
+    /// bytes: an error naming the file and offset if pages of the map
+    /// vanished meanwhile. One atomic load.
+    pub fn verify(&self) -> Result<(), StorageError> {
+        if !self.map.is_damaged() {
+            return Ok(());
+        }
+        let path = self.map.path();
+        let reason = "segment file was cut short while the entry was read \
+                      (by another process?)";
+        report_damage(path, self.offset, reason);
+        Err(StorageError::Corrupt {
+            file: path.display().to_string(),
+            offset: self.offset,
+            reason: reason.into(),
+        })
+    }
 }
 
 impl std::ops::Deref for PayloadRef {

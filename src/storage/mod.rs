@@ -17,7 +17,8 @@
 //! [`format`] and [`ops`]; start-up in [`recovery`]; checkpoints in
 //! [`checkpoint`], and the copying forward of live payloads in
 //! [`compact`]; every file operation goes through [`io::Disk`] so tests can
-//! inject failures.
+//! inject failures, and every map is a [`mapguard::GuardedMap`], so a file
+//! truncated under the running server gives errors, not SIGBUS.
 
 pub mod checkpoint;
 pub mod compact;
@@ -26,6 +27,7 @@ pub mod io;
 pub mod journal;
 pub mod lock;
 pub mod manifest;
+pub mod mapguard;
 pub mod ops;
 pub mod recovery;
 pub mod stream_ops;

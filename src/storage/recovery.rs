@@ -358,7 +358,8 @@ fn verify_payloads(
     use crate::keyspace::stream::Loc;
     use crate::keyspace::Value;
 
-    let mut maps: ahash::AHashMap<u32, Option<memmap2::Mmap>> = ahash::AHashMap::new();
+    let mut maps: ahash::AHashMap<u32, Option<super::mapguard::GuardedMap>> =
+        ahash::AHashMap::new();
     let mut problem = |loc: Loc| -> Result<Option<(String, u64, String)>, StorageError> {
         let seq = u64::from(loc.seg);
         if !present.contains(&seq) {
@@ -575,7 +576,10 @@ mod tests {
             }
             Ok(inner)
         }
-        fn map(&self, path: &Path) -> std::io::Result<Option<memmap2::Mmap>> {
+        fn map(
+            &self,
+            path: &Path,
+        ) -> std::io::Result<Option<crate::storage::mapguard::GuardedMap>> {
             RealDisk.map(path)
         }
         fn rename(&self, from: &Path, to: &Path) -> std::io::Result<()> {

@@ -315,7 +315,8 @@ pub(crate) fn pos(loc: Loc) -> Pos {
 }
 
 /// Reads the entry at `loc` from the log and hands its parts (field,
-/// value, field, value …) to `f`, which copies out what it needs.
+/// value, field, value …) to `f`, which copies out what it needs; the
+/// copy is checked against the segment file being cut short meanwhile.
 fn with_parts<T>(
     shared: &Shared,
     loc: Loc,
@@ -326,9 +327,13 @@ fn with_parts<T>(
         .journal
         .read_payload(pos(loc))
         .map_err(|e| CommandError::new(format!("ERR stream entry unreadable: {e}")))?;
-    let parts = crate::keyspace::stream::payload::decode(&payload)
-        .ok_or_else(|| CommandError::new_static("ERR stream entry unreadable: bad payload"))?;
-    Ok(f(parts))
+    let out = crate::keyspace::stream::payload::decode(&payload).map(f);
+    // The bytes `f` copied are the file's only if no page of the map
+    // vanished under it (a segment cut short by another process).
+    payload
+        .verify()
+        .map_err(|e| CommandError::new(format!("ERR stream entry unreadable: {e}")))?;
+    out.ok_or_else(|| CommandError::new_static("ERR stream entry unreadable: bad payload"))
 }
 
 /// Reads an entry's field/value pairs from the log as reply items.
