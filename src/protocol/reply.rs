@@ -74,9 +74,9 @@ impl Reply {
     /// Appends the encoding of this reply in the given protocol version.
     pub fn encode(&self, out: &mut BytesMut, resp3: bool) {
         match self {
-            Reply::Simple(s) => line(out, b'+', s.as_bytes()),
-            Reply::Status(s) => line(out, b'+', s),
-            Reply::Error(e) => line(out, b'-', &e.0),
+            Reply::Simple(s) => text_line(out, b'+', s.as_bytes()),
+            Reply::Status(s) => text_line(out, b'+', s),
+            Reply::Error(e) => text_line(out, b'-', &e.0),
             Reply::Int(n) => int_line(out, b':', *n),
             Reply::Bulk(data) => bulk(out, data),
             Reply::Null if resp3 => out.put_slice(b"_\r\n"),
@@ -219,6 +219,25 @@ pub fn format_double(d: f64) -> String {
     format!("{mantissa}e{sign}{:02}", exp.abs())
 }
 
+/// A simple string or error line. Its text may echo what a client sent
+/// (a key, a group, an option name), and a CR or LF in it would end the
+/// line early: the rest would read as a reply of its own, forged by the
+/// client, and every later reply would answer the wrong request. So, as
+/// Redis does, CR and LF become spaces; this is the one place every
+/// status and error line goes through.
+fn text_line(out: &mut BytesMut, prefix: u8, text: &[u8]) {
+    if !text.iter().any(|&b| b == b'\r' || b == b'\n') {
+        return line(out, prefix, text);
+    }
+    out.reserve(text.len() + 3);
+    out.put_u8(prefix);
+    out.extend(
+        text.iter()
+            .map(|&b| if b == b'\r' || b == b'\n' { b' ' } else { b }),
+    );
+    out.put_slice(b"\r\n");
+}
+
 fn line(out: &mut BytesMut, prefix: u8, text: &[u8]) {
     out.reserve(text.len() + 3);
     out.put_u8(prefix);
@@ -252,6 +271,18 @@ mod tests {
         let mut out = BytesMut::new();
         r.encode(&mut out, resp3);
         String::from_utf8(out.to_vec()).unwrap()
+    }
+
+    #[test]
+    fn status_and_error_lines_never_carry_cr_or_lf() {
+        let e = Reply::Error(CommandError::new(
+            "NOGROUP No such key 'a\r\n+INJECTED\r\n'".into(),
+        ));
+        assert_eq!(enc(&e, false), "-NOGROUP No such key 'a  +INJECTED  '\r\n");
+        let s = Reply::Status(Bytes::from_static(b"x\ny\rz"));
+        assert_eq!(enc(&s, true), "+x y z\r\n");
+        // Bulk strings are length-prefixed: their bytes stay as they are.
+        assert_eq!(enc(&Reply::bulk("a\r\nb"), false), "$4\r\na\r\nb\r\n");
     }
 
     #[test]
