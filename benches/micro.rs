@@ -1,6 +1,7 @@
 //! Criterion microbenches for the hot paths under every write: decoding a
 //! pipelined RESP request stream, framing a record (length + CRC32 +
-//! payload), and appending records to the commit log.
+//! payload), appending records to the commit log, and what the counting
+//! allocator behind INFO memory adds to one allocation.
 //!
 //! Run: `cargo bench --bench micro` (add `-- <filter>` for one group).
 
@@ -135,5 +136,28 @@ fn log_append(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, decode, record, log_append);
+/// One 100-byte allocation and free through the system allocator and
+/// through the counting wrapper the server runs with (`sluice::memory`),
+/// side by side in one process, so load on the machine hits both alike.
+fn allocator(c: &mut Criterion) {
+    use std::alloc::{GlobalAlloc, Layout, System};
+    fn round(a: &dyn GlobalAlloc) {
+        let layout = Layout::from_size_align(100, 8).expect("layout");
+        // SAFETY: a non-zero layout, freed with the allocator and layout
+        // it was allocated with.
+        unsafe {
+            let p = a.alloc(layout);
+            assert!(!p.is_null());
+            a.dealloc(black_box(p), layout);
+        }
+    }
+    let mut g = c.benchmark_group("allocator");
+    g.bench_function("system_100B", |b| b.iter(|| round(&System)));
+    g.bench_function("counting_100B", |b| {
+        b.iter(|| round(&sluice::memory::CountingAlloc))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, decode, record, log_append, allocator);
 criterion_main!(benches);
