@@ -14,6 +14,8 @@
 //! - [`keyspace`]: the numbered databases, values, expiry and WATCH flags.
 //! - [`error`]: every error text, spelled as Redis spells it.
 //! - [`clock`]: the time source, which tests can move by hand.
+//! - [`memory`]: the counting global allocator behind INFO memory, the
+//!   process RSS, and handing freed memory back to the kernel.
 //!
 //! # How a request flows
 //!
@@ -32,6 +34,7 @@ pub mod commands;
 pub mod config;
 pub mod error;
 pub mod keyspace;
+pub mod memory;
 pub mod protocol;
 pub mod server;
 pub mod storage;

@@ -19,6 +19,9 @@ use crate::protocol::{Limits, Reply, RequestDecoder};
 
 /// Read buffer size; it grows for larger requests.
 const READ_CHUNK: usize = 16 * 1024;
+/// A buffer that a large request or reply grew past this is given back
+/// once the connection is idle (see [`shrink_idle`]).
+const SHRINK_ABOVE: usize = 64 * 1024;
 
 /// Serves one client until it quits, is killed, errs or the server stops.
 pub async fn serve(
@@ -61,6 +64,9 @@ pub async fn serve(
     let mut session = Session::new(handle.clone(), needs_auth, peer.ip().is_loopback());
     let mut decoder = RequestDecoder::new();
     let mut rbuf = BytesMut::with_capacity(READ_CHUNK);
+    // The largest the read buffer has been since it was last replaced: once
+    // a request is consumed, `capacity()` no longer shows the allocation.
+    let mut rbuf_held = READ_CHUNK;
     let mut wbuf = BytesMut::with_capacity(READ_CHUNK);
 
     'conn: loop {
@@ -75,6 +81,7 @@ pub async fn serve(
                 max_bulk_len,
                 authenticated: session.authenticated,
             };
+            rbuf_held = rbuf_held.max(rbuf.capacity());
             match decoder.decode(&mut rbuf, limits) {
                 Ok(Some(words)) => {
                     let skip = std::mem::take(&mut session.skip_next);
@@ -159,6 +166,7 @@ pub async fn serve(
         if closing {
             break;
         }
+        shrink_idle(&mut rbuf, &mut rbuf_held, &mut wbuf);
         if rbuf.capacity() - rbuf.len() < READ_CHUNK / 4 {
             rbuf.reserve(READ_CHUNK);
         }
@@ -185,6 +193,32 @@ pub async fn serve(
         session.unwatch_all(&mut keyspace);
     }
     shared.clients.unregister(id);
+}
+
+/// Gives back what a large request or reply grew the buffers to, now that
+/// the connection waits for input: every reply is written (`wbuf` is
+/// empty) and `rbuf` holds at most the start of the next request. A read
+/// buffer still filling with a large argument is left alone, so a large
+/// request grows its buffer once, not once per read. Redis likewise frees
+/// the query and reply buffers that large requests and replies leave
+/// behind; doing it at once rather than on a timer keeps idle connections
+/// at their base size without a periodic sweep.
+fn shrink_idle(rbuf: &mut BytesMut, rbuf_held: &mut usize, wbuf: &mut BytesMut) {
+    let mut released = 0;
+    if wbuf.capacity() > SHRINK_ABOVE {
+        released += wbuf.capacity();
+        *wbuf = BytesMut::with_capacity(READ_CHUNK);
+    }
+    if *rbuf_held > SHRINK_ABOVE && rbuf.len() <= SHRINK_ABOVE / 2 {
+        released += *rbuf_held;
+        let mut fresh = BytesMut::with_capacity(READ_CHUNK);
+        fresh.extend_from_slice(rbuf);
+        *rbuf = fresh;
+        *rbuf_held = READ_CHUNK;
+    }
+    if released > 0 {
+        crate::memory::released(released);
+    }
 }
 
 /// Writes the buffered replies, after the writes they acknowledge are in

@@ -79,6 +79,9 @@ struct Current {
     written_len: u64,
 }
 
+/// Write buffer capacity kept after a write; a larger buffer is freed.
+const BUF_KEEP: usize = 1024 * 1024;
+
 struct State {
     /// LSN the next record gets (LSNs start at 1).
     next_lsn: u64,
@@ -429,6 +432,10 @@ impl Journal {
             .bytes_written
             .fetch_add(st.buf.len() as u64, Ordering::Relaxed);
         st.buf.clear();
+        if st.buf.capacity() > BUF_KEEP {
+            // A large batch must not pin its size for the life of the process.
+            crate::memory::released(std::mem::take(&mut st.buf).capacity());
+        }
         st.written_lsn = st.next_lsn - 1;
         // Only `always` has a writer waiting on the fsync; under `everysec`
         // and `no` the syncer polls on its own, and waking it per write
