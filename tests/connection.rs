@@ -182,3 +182,73 @@ async fn oversized_bulk_is_refused_before_it_arrives() {
     );
     assert!(raw.closed().await);
 }
+
+/// Passwords are bytes. `CONFIG SET requirepass` with bytes that are not
+/// UTF-8 used to store U+FFFD replacement characters: the real password
+/// stopped working and any eight invalid bytes got in.
+#[tokio::test]
+async fn a_password_that_is_not_utf8_is_kept_byte_for_byte() {
+    let srv = TestServer::start().await;
+    let mut admin = srv.client().await;
+    let password: &[u8] = b"\xff\xfe\x00pw\x80";
+    let reply: String = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("requirepass")
+        .arg(password)
+        .query_async(&mut admin)
+        .await
+        .unwrap();
+    assert_eq!(reply, "OK");
+    let got: Vec<Vec<u8>> = redis::cmd("CONFIG")
+        .arg("GET")
+        .arg("requirepass")
+        .query_async(&mut admin)
+        .await
+        .unwrap();
+    assert_eq!(got, [b"requirepass".to_vec(), password.to_vec()]);
+
+    let client = redis::Client::open(srv.url(false)).unwrap();
+    let mut con = client.get_multiplexed_async_connection().await.unwrap();
+    let auth = |pw: Vec<u8>| redis::cmd("AUTH").arg(pw).clone();
+    // Other invalid bytes, and the replacement characters the old code
+    // stored, are refused.
+    for wrong in [
+        b"\xfe\xff\xfe\xff\xfe\xff\xfe\xff".to_vec(),
+        "\u{fffd}\u{fffd}\0pw\u{fffd}".as_bytes().to_vec(),
+        password[..password.len() - 1].to_vec(),
+    ] {
+        let e = auth(wrong).query_async::<()>(&mut con).await.unwrap_err();
+        assert_eq!(e.code(), Some("WRONGPASS"), "{e}");
+    }
+    let () = auth(password.to_vec()).query_async(&mut con).await.unwrap();
+    let pong: String = redis::cmd("PING").query_async(&mut con).await.unwrap();
+    assert_eq!(pong, "PONG");
+}
+
+/// Only `requirepass` takes bytes that are not text; other parameters
+/// refuse them with CONFIG SET's error instead of storing a mangled value.
+#[tokio::test]
+async fn other_config_values_that_are_not_utf8_are_refused() {
+    let srv = TestServer::start().await;
+    let mut con = srv.client().await;
+    let e = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("appendfsync")
+        .arg(&b"\xffno"[..])
+        .query_async::<()>(&mut con)
+        .await
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("CONFIG SET failed (possibly related to argument 'appendfsync')"),
+        "{e}"
+    );
+    let e = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("no-such-option")
+        .arg(&b"\xff"[..])
+        .query_async::<()>(&mut con)
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("Unknown option"), "{e}");
+}

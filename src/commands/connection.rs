@@ -243,6 +243,20 @@ pub fn check_client_name(name: &[u8]) -> Result<(), CommandError> {
     }
 }
 
+/// Whether `given` is the password `required`, in time that depends on
+/// neither: both are hashed (SHA-256, as Redis keeps ACL passwords) and
+/// the digests compared without an early exit, so neither the position of
+/// the first wrong byte nor the password's length shows in the timing.
+pub(crate) fn password_matches(required: &[u8], given: &[u8]) -> bool {
+    use sha2::{Digest, Sha256};
+    let a = Sha256::digest(required);
+    let b = Sha256::digest(given);
+    a.iter()
+        .zip(b.iter())
+        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+        == 0
+}
+
 /// Checks credentials against `requirepass` (the default user's password)
 /// and marks the session authenticated.
 fn authenticate(ctx: &mut Ctx<'_>, user: Option<&Bytes>, pass: &Bytes) -> Result<(), CommandError> {
@@ -258,7 +272,7 @@ fn authenticate(ctx: &mut Ctx<'_>, user: Option<&Bytes>, pass: &Bytes) -> Result
         (None, None) => return Err(error::AUTH_NOT_CONFIGURED),
         // The default user without a password accepts any password.
         (None, Some(_)) => user_ok,
-        (Some(required), _) => user_ok && required == pass,
+        (Some(required), _) => user_ok & password_matches(required, pass),
     };
     if ok {
         ctx.session.authenticated = true;

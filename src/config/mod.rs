@@ -278,6 +278,48 @@ impl std::fmt::Display for ConfigError {
 }
 
 impl Config {
+    /// Sets one parameter from the bytes a client sent (CONFIG SET).
+    /// Values are bytes: `requirepass` is stored exactly as given, so a
+    /// password that is not UTF-8 still works (and only it does); every
+    /// other parameter's value must be text, and one that is not is refused
+    /// rather than altered.
+    pub fn set_bytes(
+        &mut self,
+        name: &str,
+        value: &[u8],
+        running: bool,
+    ) -> Result<(), ConfigError> {
+        match std::str::from_utf8(value) {
+            Ok(text) => self.set(name, text, running),
+            Err(_) if name.eq_ignore_ascii_case("requirepass") => {
+                // Checked as `set` checks every parameter.
+                self.set(name, "", running)?;
+                self.requirepass = Some(Bytes::copy_from_slice(value));
+                Ok(())
+            }
+            Err(_) => {
+                // Known, mutable? `set` says so first, as for text.
+                self.clone().set(name, "", running).or_else(|e| match e {
+                    ConfigError::Invalid(..) => Ok(()),
+                    other => Err(other),
+                })?;
+                Err(ConfigError::Invalid(
+                    name.to_ascii_lowercase(),
+                    "argument must be valid UTF-8 text".into(),
+                ))
+            }
+        }
+    }
+
+    /// A parameter's value as bytes (CONFIG GET): `requirepass` exactly as
+    /// stored, the others as their text.
+    pub fn get_bytes(&self, name: &str) -> Option<Bytes> {
+        if name == "requirepass" {
+            return Some(self.requirepass.clone().unwrap_or_default());
+        }
+        self.get(name).map(Bytes::from)
+    }
+
     /// Sets one parameter from its text form. `running` refuses immutable
     /// parameters, as CONFIG SET does.
     pub fn set(&mut self, name: &str, value: &str, running: bool) -> Result<(), ConfigError> {
@@ -319,7 +361,8 @@ impl Config {
                 }
             }
             "requirepass" => {
-                self.requirepass = (!value.is_empty()).then(|| Bytes::from(value.to_string()))
+                self.requirepass =
+                    (!value.is_empty()).then(|| Bytes::copy_from_slice(value.as_bytes()))
             }
             "maxclients" => {
                 self.maxclients = parse_integer(value)

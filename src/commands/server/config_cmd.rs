@@ -44,7 +44,7 @@ impl Execute for ConfigGet {
                 .map(|(shown, param)| {
                     (
                         Reply::bulk(shown),
-                        Reply::bulk(config.get(param).unwrap_or_default()),
+                        Reply::Bulk(config.get_bytes(param).unwrap_or_default()),
                     )
                 })
                 .collect(),
@@ -94,8 +94,7 @@ impl Execute for ConfigSet {
         let mut updated = config.clone();
         for (name, value) in &self.0 {
             let name = String::from_utf8_lossy(name);
-            let value = String::from_utf8_lossy(value);
-            if let Err(e) = updated.set(&name, &value, true) {
+            if let Err(e) = updated.set_bytes(&name, value, true) {
                 return match e {
                     ConfigError::Invalid(param, reason) => {
                         error::config_set_failed(&param, &reason)
