@@ -149,6 +149,13 @@ def test_pipeline_through_client(r):
         (b"*1\r\n$-3\r\n", b"-ERR Protocol error: invalid bulk length\r\n"),
         (b'set a "b\r\n', b"-ERR Protocol error: unbalanced quotes in request\r\n"),
         (b"*1\r\n$999999999999\r\n", b"-ERR Protocol error: invalid bulk length\r\n"),
+        # Lengths follow Redis's integer rules: no '+', no leading zero, no -0.
+        (b"*+1\r\n$4\r\nPING\r\n", b"-ERR Protocol error: invalid multibulk length\r\n"),
+        (b"*01\r\n$4\r\nPING\r\n", b"-ERR Protocol error: invalid multibulk length\r\n"),
+        (b"*-0\r\n", b"-ERR Protocol error: invalid multibulk length\r\n"),
+        (b"*1\r\n$+4\r\nPING\r\n", b"-ERR Protocol error: invalid bulk length\r\n"),
+        (b"*1\r\n$04\r\nPING\r\n", b"-ERR Protocol error: invalid bulk length\r\n"),
+        (b"*1\r\n$-0\r\n", b"-ERR Protocol error: invalid bulk length\r\n"),
     ],
 )
 def test_protocol_errors_close_the_connection(server, payload, error):
@@ -186,3 +193,28 @@ def test_redis_cli_pipe_mode(cli, server):
     with server.client() as c:
         assert c.get("key:999") == b"999"
         assert c.dbsize() == 1000
+
+
+def _resp(*args):
+    out = b"*%d\r\n" % len(args)
+    for a in args:
+        out += b"$%d\r\n%s\r\n" % (len(a), a)
+    return out
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        [b"XREADGROUP", b"GROUP", b"g", b"c", b"STREAMS", b"a\r\n+INJECTED", b">"],
+        [b"XREADGROUP", b"GROUP", b"a\r\n+INJECTED", b"c", b"STREAMS", b"s", b">"],
+        [b"HELLO", b"3", b"a\r\n+INJECTED"],
+        [b"CLIENT", b"LIST", b"TYPE", b"a\r\n+INJECTED"],
+        [b"CONFIG", b"SET", b"a\r\n+INJECTED", b"1"],
+    ],
+)
+def test_names_echoed_in_errors_cannot_forge_replies(server, r, args):
+    r.xadd("s", {"f": "v"})
+    got = raw_exchange(server, _resp(*args) + b"*1\r\n$4\r\nPING\r\n")
+    error, sep, rest = got.partition(b"\r\n")
+    assert error.startswith(b"-") and b"\n" not in error and b"\r" not in error, got
+    assert rest == b"+PONG\r\n", got

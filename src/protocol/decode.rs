@@ -165,13 +165,36 @@ fn memchr_cr(buf: &[u8]) -> Option<usize> {
     buf.iter().position(|&b| b == b'\r')
 }
 
-/// Parses a decimal i64 the way Redis does for protocol lengths: optional
-/// minus sign, digits only, no spaces.
+/// Parses a decimal i64 the way Redis reads protocol lengths: `0`, or an
+/// optional minus sign and digits without a leading zero; no plus sign,
+/// spaces or other bytes, and nothing that overflows. So `*+1`, `$+4`,
+/// `*01`, `$04` and `$-0` are protocol errors, as in Redis, where Rust's
+/// own integer parser would take them.
 fn parse_int(digits: &[u8]) -> Option<i64> {
-    if digits.is_empty() || digits.len() > 20 {
+    if digits == b"0" {
+        return Some(0);
+    }
+    let (negative, rest) = match digits.split_first()? {
+        (b'-', rest) => (true, rest),
+        _ => (false, digits),
+    };
+    if !matches!(rest.first(), Some(b'1'..=b'9')) {
         return None;
     }
-    std::str::from_utf8(digits).ok()?.parse::<i64>().ok()
+    let mut n: i64 = 0;
+    for &b in rest {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        let d = i64::from(b - b'0');
+        n = n.checked_mul(10)?;
+        n = if negative {
+            n.checked_sub(d)?
+        } else {
+            n.checked_add(d)?
+        };
+    }
+    Some(n)
 }
 
 /// Decodes one inline command line; `Some(vec![])` for a blank line.
@@ -328,6 +351,40 @@ mod tests {
             decode_all(b"*x\r\n"),
             Err(ProtocolError::InvalidMultibulkLength)
         );
+        // Redis's integer rules for lengths: no plus sign, no leading zero,
+        // no minus zero.
+        for bad in [
+            &b"*+1\r\n$4\r\nPING\r\n"[..],
+            b"*01\r\n$4\r\nPING\r\n",
+            b"*-0\r\n",
+        ] {
+            assert_eq!(
+                decode_all(bad),
+                Err(ProtocolError::InvalidMultibulkLength),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+        for bad in [
+            &b"*1\r\n$+4\r\nPING\r\n"[..],
+            b"*1\r\n$04\r\nPING\r\n",
+            b"*1\r\n$-0\r\n\r\n",
+        ] {
+            assert_eq!(
+                decode_all(bad),
+                Err(ProtocolError::InvalidBulkLength),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+        assert_eq!(parse_int(b"0"), Some(0));
+        assert_eq!(parse_int(b"-1"), Some(-1));
+        assert_eq!(parse_int(b"9223372036854775807"), Some(i64::MAX));
+        assert_eq!(parse_int(b"-9223372036854775808"), Some(i64::MIN));
+        assert_eq!(parse_int(b"9223372036854775808"), None);
+        assert_eq!(parse_int(b"00"), None);
+        assert_eq!(parse_int(b"-"), None);
+        assert_eq!(parse_int(b" 1"), None);
         assert_eq!(
             decode_all(b"*2\r\n:4\r\n"),
             Err(ProtocolError::ExpectedDollar(':'))
