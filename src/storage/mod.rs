@@ -20,6 +20,8 @@
 //! inject failures.
 
 pub mod checkpoint;
+#[cfg(test)]
+mod checkpoint_tests;
 pub mod compact;
 pub mod format;
 pub mod io;
