@@ -19,6 +19,7 @@ mod persist;
 mod report;
 mod resp;
 mod server;
+mod stall;
 mod workloads;
 
 use std::path::PathBuf;
@@ -35,6 +36,10 @@ use workloads::{Round, Window};
 
 const ALL: &str = "xadd,xadd-always,consume,e2e,delayq,restart,memory";
 
+/// Workloads run only when asked for by name (not in the default run, so
+/// not in the CI smoke run either): checkpoint stalls with one big value.
+const EXTRA: &str = "ckpt-zset,ckpt-string";
+
 /// Sluice vs redis-server, side by side.
 #[derive(Parser, Debug)]
 #[command(name = "loadgen", version, about)]
@@ -46,7 +51,8 @@ struct Opts {
     #[arg(long, default_value = "redis-server")]
     redis_bin: PathBuf,
     /// Workloads, comma-separated, from: xadd, xadd-always, consume, e2e,
-    /// delayq, restart, memory.
+    /// delayq, restart, memory; and, only when named, ckpt-zset and
+    /// ckpt-string (worst PING during BGREWRITEAOF of one big value).
     #[arg(long, default_value = ALL, value_delimiter = ',')]
     workloads: Vec<String>,
     /// Clients of the many-client XADD workloads and the delay queue.
@@ -83,6 +89,12 @@ struct Opts {
     /// Restart and memory with 10 million entries.
     #[arg(long)]
     big: bool,
+    /// Members of the sorted set in ckpt-zset.
+    #[arg(long, default_value_t = 2_000_000)]
+    ckpt_zset_members: u64,
+    /// Megabytes (MiB) of the string in ckpt-string.
+    #[arg(long, default_value_t = 500)]
+    ckpt_string_mb: usize,
     /// Threads of the load generator's runtime. One leaves the other core
     /// of a two-core machine to the server.
     #[arg(long, default_value_t = 1)]
@@ -98,8 +110,8 @@ fn main() -> ExitCode {
         opts.entries = 10_000_000;
     }
     for w in &opts.workloads {
-        if !ALL.split(',').any(|a| a == w) {
-            eprintln!("unknown workload {w:?}; known: {ALL}");
+        if !ALL.split(',').chain(EXTRA.split(',')).any(|a| a == w) {
+            eprintln!("unknown workload {w:?}; known: {ALL},{EXTRA}");
             return ExitCode::from(2);
         }
     }
@@ -142,6 +154,7 @@ enum Job {
     Consume,
     E2e,
     DelayQ,
+    Stall(stall::Big),
 }
 
 async fn run(opts: Opts) -> ExitCode {
@@ -224,6 +237,34 @@ async fn run(opts: Opts) -> ExitCode {
             ),
             fsync: opts.fsync.clone(),
             job: Job::DelayQ,
+        });
+    }
+    if wants("ckpt-zset") {
+        timed.push(Timed {
+            row: Row::new(
+                format!(
+                    "PING during BGREWRITEAOF of a {}-member sorted set",
+                    opts.ckpt_zset_members
+                ),
+                Metric::Worst,
+                true,
+            ),
+            fsync: opts.fsync.clone(),
+            job: Job::Stall(stall::Big::ZSet(opts.ckpt_zset_members)),
+        });
+    }
+    if wants("ckpt-string") {
+        timed.push(Timed {
+            row: Row::new(
+                format!(
+                    "PING during BGREWRITEAOF of a {} MiB string",
+                    opts.ckpt_string_mb
+                ),
+                Metric::Worst,
+                true,
+            ),
+            fsync: opts.fsync.clone(),
+            job: Job::Stall(stall::Big::Str(opts.ckpt_string_mb << 20)),
         });
     }
 
@@ -332,6 +373,7 @@ async fn one_round(
             Job::Consume => workloads::consume(port, opts.consume_entries, payload.clone()).await,
             Job::E2e => workloads::end_to_end(port, opts.rate, opts.payload, win).await,
             Job::DelayQ => workloads::delay_queue(port, opts.clients, win).await,
+            Job::Stall(big) => stall::checkpoint_stall(port, big).await,
         }
     };
     let result = match tokio::time::timeout(limit, work).await {

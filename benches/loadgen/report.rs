@@ -13,6 +13,8 @@ pub enum Metric {
     Throughput,
     /// p99 latency in ns; lower is better.
     P99,
+    /// The worst latency in ns; lower is better.
+    Worst,
     /// Seconds; lower is better.
     Seconds,
     /// Bytes; lower is better.
@@ -24,6 +26,7 @@ impl Metric {
         match self {
             Metric::Throughput => "ops/s (higher is better)",
             Metric::P99 => "p99 latency (lower is better)",
+            Metric::Worst => "worst latency (lower is better)",
             Metric::Seconds => "seconds (lower is better)",
             Metric::Bytes => "bytes (lower is better)",
         }
@@ -32,7 +35,7 @@ impl Metric {
     fn format(self, v: f64) -> String {
         match self {
             Metric::Throughput => thousands(v.round() as u64),
-            Metric::P99 => latency(v as u64),
+            Metric::P99 | Metric::Worst => latency(v as u64),
             Metric::Seconds => format!("{v:.2} s"),
             Metric::Bytes => bytes(v),
         }

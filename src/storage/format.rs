@@ -46,9 +46,10 @@ pub enum RecordType {
     /// An opaque payload stored for its owner (stream entries), read back
     /// through the mmap by position.
     Payload = 2,
-    /// One key's state in a checkpoint.
+    /// One key's state in a checkpoint (a `Put`), or a later piece of a
+    /// big sorted set (a `ZSet` op of `Set`s continuing that `Put`).
     CheckpointEntry = 3,
-    /// The end of a checkpoint, with the number of entries.
+    /// The end of a checkpoint, with the number of keys (`Put` entries).
     CheckpointEnd = 4,
     /// The list of files the journal directory must hold (`manifest`).
     Manifest = 5,

@@ -21,6 +21,8 @@
 //! truncated under the running server gives errors, not SIGBUS.
 
 pub mod checkpoint;
+#[cfg(test)]
+mod checkpoint_tests;
 pub mod compact;
 pub mod format;
 pub mod io;

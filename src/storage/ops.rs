@@ -25,7 +25,9 @@ use bytes::Bytes;
 
 use super::format::codec::{put_bytes, put_i64, put_u32, Reader};
 use super::stream_ops::{decode_stream, decode_stream_ops, encode_stream, encode_stream_ops};
-use super::zset_ops::{decode_zset, decode_zset_ops, encode_zset, encode_zset_ops};
+use super::zset_ops::{
+    decode_zset, decode_zset_ops, encode_zset, encode_zset_ops, encode_zset_pairs, encode_zset_sets,
+};
 use crate::keyspace::{Entry, Op, Value};
 
 const PUT: u8 = 1;
@@ -63,6 +65,33 @@ pub fn encode_put(out: &mut Vec<u8>, db: u32, key: &[u8], entry: &Entry) {
             encode_zset(out, z);
         }
     }
+}
+
+/// Encodes a `Put` of a sorted set holding just `pairs` (ascending) at
+/// `key`: the first piece of a big set that a checkpoint copies in pieces.
+pub fn encode_zset_put(
+    out: &mut Vec<u8>,
+    db: u32,
+    key: &[u8],
+    expire_at: Option<i64>,
+    pairs: &[(Bytes, f64)],
+) {
+    out.push(PUT);
+    put_u32(out, db);
+    put_bytes(out, key);
+    put_i64(out, expire_at.unwrap_or(NO_EXPIRY));
+    out.push(0);
+    out.push(ZSET);
+    encode_zset_pairs(out, pairs);
+}
+
+/// Encodes a `ZSet` op setting each of `pairs` at `key`: a later piece of
+/// a set that a checkpoint copies in pieces.
+pub fn encode_zset_sets_op(out: &mut Vec<u8>, db: u32, key: &[u8], pairs: &[(Bytes, f64)]) {
+    out.push(ZSET_OPS);
+    put_u32(out, db);
+    put_bytes(out, key);
+    encode_zset_sets(out, pairs);
 }
 
 /// Encodes one op.
@@ -254,5 +283,48 @@ mod tests {
         let mut longer = encoded.clone();
         longer.push(0);
         assert_eq!(decode_batch(&longer, 5), None);
+    }
+
+    #[test]
+    fn set_pieces_decode_as_a_put_and_set_ops() {
+        let pairs = vec![
+            (Bytes::from_static(b"a"), -1.5),
+            (Bytes::from_static(b"b\0"), 2.0),
+        ];
+        let mut out = Vec::new();
+        encode_zset_put(&mut out, 2, b"z", Some(77), &pairs);
+        let mut r = Reader::new(&out);
+        let put = decode_op(&mut r, 5);
+        assert!(r.is_done());
+        assert_eq!(
+            put,
+            Some(Op::Put {
+                db: 2,
+                key: Bytes::from_static(b"z"),
+                entry: Entry::restored(
+                    Value::ZSet(Box::new(crate::keyspace::ZSet::restored(pairs.clone()))),
+                    Some(77),
+                    false,
+                    5,
+                ),
+            })
+        );
+        out.clear();
+        encode_zset_sets_op(&mut out, 2, b"z", &pairs);
+        let mut r = Reader::new(&out);
+        let sets = decode_op(&mut r, 5);
+        assert!(r.is_done());
+        let ops = pairs
+            .into_iter()
+            .map(|(member, score)| crate::keyspace::ZSetOp::Set { member, score })
+            .collect();
+        assert_eq!(
+            sets,
+            Some(Op::ZSet {
+                db: 2,
+                key: Bytes::from_static(b"z"),
+                ops,
+            })
+        );
     }
 }

@@ -32,6 +32,26 @@ pub fn encode_zset(out: &mut Vec<u8>, zset: &ZSet) {
     }
 }
 
+/// Encodes a sorted set of just `pairs` (ascending, no member twice): the
+/// same bytes as [`encode_zset`] of such a set, without building it.
+pub fn encode_zset_pairs(out: &mut Vec<u8>, pairs: &[(Bytes, f64)]) {
+    put_u32(out, pairs.len() as u32);
+    for (member, score) in pairs {
+        put_bytes(out, member);
+        put_u64(out, score.to_bits());
+    }
+}
+
+/// Encodes ops that set each of `pairs`, without building them.
+pub fn encode_zset_sets(out: &mut Vec<u8>, pairs: &[(Bytes, f64)]) {
+    put_u32(out, pairs.len() as u32);
+    for (member, score) in pairs {
+        out.push(SET);
+        put_bytes(out, member);
+        put_u64(out, score.to_bits());
+    }
+}
+
 /// Decodes a whole sorted set.
 pub fn decode_zset(r: &mut Reader<'_>) -> Option<ZSet> {
     let n = r.u32()? as usize;

@@ -33,7 +33,9 @@ mod skiplist;
 #[cfg(test)]
 mod tests;
 
+use std::cmp::Ordering;
 use std::ops::Range;
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 
 use super::table::KeyTable;
 use bytes::Bytes;
@@ -106,12 +108,33 @@ pub enum LexBound {
 }
 
 /// A sorted set.
-#[derive(Clone)]
 pub struct ZSet {
     scores: KeyTable<f64>,
     index: SkipList,
     encoding: Encoding,
     ops: Vec<ZSetOp>,
+    /// Which set this is (see [`ZSet::id`]).
+    id: u64,
+}
+
+/// The identity of the next set made.
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+fn fresh_id() -> u64 {
+    NEXT_ID.fetch_add(1, AtomicOrdering::Relaxed)
+}
+
+impl Clone for ZSet {
+    /// A copy with the same members, and an identity of its own.
+    fn clone(&self) -> Self {
+        ZSet {
+            scores: self.scores.clone(),
+            index: self.index.clone(),
+            encoding: self.encoding,
+            ops: self.ops.clone(),
+            id: fresh_id(),
+        }
+    }
 }
 
 impl Default for ZSet {
@@ -153,7 +176,15 @@ impl ZSet {
             index: SkipList::new(),
             encoding: Encoding::Listpack,
             ops: Vec::new(),
+            id: fresh_id(),
         }
+    }
+
+    /// An identity no other set in this process shares, a clone included.
+    /// A checkpoint copying a big set over several holds of the keyspace
+    /// lock uses it to tell that the key now holds another set.
+    pub fn id(&self) -> u64 {
+        self.id
     }
 
     /// A set built from pairs without recording ops (a new key, journaled
@@ -263,6 +294,19 @@ impl ZSet {
             left: ranks.len(),
             rev: false,
         }
+    }
+
+    /// Up to `n` members, ascending, from the first one above `after` (a
+    /// score and member; from the lowest member without it). A copy made in
+    /// pieces resumes this way rather than by rank: a removal below the
+    /// last member copied shifts every rank after it, and would make the
+    /// copy skip a member it never saw.
+    pub fn range_after(&self, after: Option<(f64, &[u8])>, n: usize) -> Iter<'_> {
+        let start = after.map_or(0, |(score, member)| {
+            self.index
+                .count_below(|s, m| skiplist::cmp_elem(s, m, score, member) != Ordering::Greater)
+        });
+        self.range(start..start.saturating_add(n))
     }
 
     /// Members at ascending ranks `ranks`, in descending order.

@@ -205,3 +205,64 @@ fn many_members_stay_fast() {
     assert_eq!(z.remove_ranks(0..100_000), 100_000);
     assert_eq!(z.len(), 100_000);
 }
+
+#[test]
+fn range_after_resumes_past_removed_and_moved_members() {
+    let mut z = ZSet::new();
+    for i in 0..1000u32 {
+        z.insert(Bytes::from(format!("m{i:04}")), f64::from(i / 10));
+    }
+    let untouched: Vec<Bytes> = z
+        .iter()
+        .map(|(m, _)| m.clone())
+        .filter(|m| m.ends_with(b"7"))
+        .collect();
+    let mut copied: Vec<Bytes> = Vec::new();
+    let mut last: Option<(f64, Bytes)> = None;
+    let mut round = 0u32;
+    loop {
+        let after = last.as_ref().map(|(s, m)| (*s, &m[..]));
+        let chunk: Vec<(Bytes, f64)> = z
+            .range_after(after, 50)
+            .map(|(m, s)| (m.clone(), s))
+            .collect();
+        let Some((m, s)) = chunk.last() else { break };
+        last = Some((*s, m.clone()));
+        copied.extend(chunk.into_iter().map(|(m, _)| m));
+        // Between pieces: the lowest members go (ranks shift down), and a
+        // member from far ahead moves below the cursor.
+        for _ in 0..20 {
+            let low = z
+                .iter()
+                .map(|(m, _)| m.clone())
+                .find(|m| !m.ends_with(b"7"));
+            if let Some(low) = low {
+                z.remove(&low);
+            }
+        }
+        z.insert(Bytes::from(format!("m{:04}", 999 - round * 10)), -1.0);
+        round += 1;
+    }
+    // A member nobody touched is copied exactly once.
+    for m in &untouched {
+        let times = copied.iter().filter(|c| *c == m).count();
+        assert_eq!(times, 1, "{m:?} copied {times} times");
+    }
+    assert!(round > 5, "the copy took {round} pieces");
+    // From the start when there is no position yet; nothing past the end.
+    assert_eq!(z.range_after(None, 1).next(), z.iter().next());
+    let (m, s) = z.at_rank(z.len() - 1).map(|(m, s)| (m.clone(), s)).unwrap();
+    assert_eq!(z.range_after(Some((s, &m)), 10).count(), 0);
+}
+
+#[test]
+fn a_clone_is_another_set() {
+    let mut z = ZSet::new();
+    z.insert(Bytes::from("a"), 1.0);
+    let copy = z.clone();
+    assert_ne!(copy.id(), z.id());
+    assert_eq!(copy, z);
+    let id = z.id();
+    z.insert(Bytes::from("b"), 2.0);
+    assert_eq!(z.id(), id, "a change keeps the identity");
+}
