@@ -326,6 +326,15 @@ pub const RANDMEMBER_COUNT_RANGE: CommandError = CommandError::new_static(
 /// ZRANDMEMBER … WITHSCORES count whose doubled size does not fit.
 pub const VALUE_OUT_OF_RANGE: CommandError = CommandError::new_static("ERR value is out of range");
 
+/// Sluice's own bound on a reply whose size the client chooses (a negative
+/// ZRANDMEMBER count repeats members without end): Redis builds such a
+/// reply until its allocator aborts the process.
+pub fn reply_too_large(command: &str, estimate: u64, limit: u64) -> CommandError {
+    CommandError::new(format!(
+        "ERR {command} would reply with about {estimate} bytes, over the {limit} bytes of proto-max-bulk-len; ask for fewer"
+    ))
+}
+
 // --- pubsub ---
 
 /// A RESP2 client in subscribed mode ran a command outside the pub/sub

@@ -32,14 +32,43 @@ impl Server {
     /// Starts the binary on `dir` with `--appendfsync policy` and `extra`
     /// flags, and waits until it is ready (recovery is done by then).
     pub fn start(dir: &Path, policy: &str, extra: &[&str]) -> Server {
-        let child = Command::new(BIN)
+        Self::start_capped(dir, policy, extra, None)
+    }
+
+    /// Like [`Server::start`], with the address space capped at
+    /// `memory_cap` bytes (RLIMIT_AS): a test that could make the server
+    /// allocate without bound must not take the shared machine with it.
+    pub fn start_capped(
+        dir: &Path,
+        policy: &str,
+        extra: &[&str],
+        memory_cap: Option<u64>,
+    ) -> Server {
+        let mut command = Command::new(BIN);
+        command
             .args(["--port", "0", "--appendfsync", policy, "--dir"])
             .arg(dir)
             .args(extra)
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+            .stderr(Stdio::piped());
+        if let Some(cap) = memory_cap {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: setrlimit is async-signal-safe and touches nothing
+            // of the parent's; it runs in the child between fork and exec.
+            unsafe {
+                command.pre_exec(move || {
+                    let limit = libc::rlimit {
+                        rlim_cur: cap,
+                        rlim_max: cap,
+                    };
+                    if libc::setrlimit(libc::RLIMIT_AS, &limit) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+        }
+        let child = command.spawn().unwrap();
         // From here on, Drop reaps the child whatever happens.
         let mut server = Server {
             child,

@@ -77,10 +77,30 @@ fn distinct(set: &ZSet, n: usize) -> Vec<(&Bytes, f64)> {
     out
 }
 
+/// About how many bytes `n` members picked with repeats take as a reply
+/// (and, as references, while it is built): the mean size of up to 64
+/// sampled members plus the framing and the reference per element.
+fn repeated_reply_estimate(set: &ZSet, n: u64, withscores: bool) -> u64 {
+    let samples = set.len().min(64);
+    let sampled: u64 = (0..samples)
+        .filter_map(|_| set.random_member(pick))
+        .map(|(m, _)| m.len() as u64)
+        .sum();
+    let mean = sampled / samples.max(1) as u64;
+    let per_element = mean + 32 + if withscores { 32 } else { 0 };
+    n.saturating_mul(per_element)
+}
+
 impl Execute for ZRandMember {
     fn execute(self: Box<Self>, ctx: &mut Ctx<'_>) -> Reply {
         let resp3 = ctx.session.resp3;
         let now = ctx.now;
+        let limit = ctx
+            .shared
+            .config
+            .read()
+            .expect("config lock")
+            .proto_max_bulk_len as u64;
         let (db, stats) = ctx.db();
         let set = match read_zset(db, &self.key, now, stats) {
             Ok(set) => set,
@@ -96,6 +116,14 @@ impl Execute for ZRandMember {
             return Reply::Array(Vec::new());
         };
         let n = count.unsigned_abs() as usize;
+        if count < 0 {
+            // Repeats allowed: the reply's size is the client's choice, not
+            // the set's. Bound it before building it.
+            let estimate = repeated_reply_estimate(set, n as u64, self.withscores);
+            if estimate > limit {
+                return error::reply_too_large("ZRANDMEMBER", estimate, limit).into();
+            }
+        }
         let picked: Vec<(&Bytes, f64)> = if count < 0 {
             (0..n).filter_map(|_| set.random_member(pick)).collect()
         } else if n >= set.len() {
