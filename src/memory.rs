@@ -100,15 +100,17 @@ mod tests {
 
     #[test]
     fn a_large_allocation_is_counted_until_freed() {
-        const SIZE: usize = 64 * 1024 * 1024;
+        // calloc'd and touched on one page only: address space, not RSS.
+        const SIZE: usize = 256 * 1024 * 1024;
         const NOISE: u64 = SIZE as u64 / 2;
-        // Other tests allocate concurrently, but none holds 32 MB: the
-        // margins are far wider than their noise.
+        // Other tests allocate concurrently (the figure is the process's),
+        // but none holds 128 MB: the margins are far wider than their noise.
         let before = allocated();
         let mut v = vec![0u8; SIZE];
         v[SIZE - 1] = 1;
         assert!(allocated() + NOISE >= before + SIZE as u64);
-        assert!(peak() >= allocated());
+        let seen = allocated();
+        assert!(peak() >= seen);
         // realloc to a smaller size is counted too.
         v.truncate(1024);
         v.shrink_to_fit();

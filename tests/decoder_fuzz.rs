@@ -1,14 +1,20 @@
 //! Fuzz-style checks of the request decoder: random, mutated and truncated
 //! input never panics, and valid requests decode the same whether they
 //! arrive whole or in random pieces. Bounded and seeded, so a failure
-//! reproduces.
+//! reproduces; `FUZZ_ROUNDS` raises the count for a long run
+//! (docs/FUZZING.md).
 
 use bytes::{Bytes, BytesMut};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use sluice::protocol::{Limits, RequestDecoder};
 
-const ROUNDS: usize = 20_000;
+fn rounds() -> usize {
+    std::env::var("FUZZ_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20_000)
+}
 
 /// Feeds `input` in chunks and collects requests until an error or the end.
 fn decode_in_chunks(input: &[u8], rng: &mut StdRng, limits: Limits) -> (Vec<Vec<Bytes>>, bool) {
@@ -49,7 +55,7 @@ fn random_request(rng: &mut StdRng) -> (Vec<u8>, Vec<Bytes>) {
 #[test]
 fn valid_pipelines_decode_identically_in_any_chunking() {
     let mut rng = StdRng::seed_from_u64(7);
-    for _ in 0..ROUNDS / 10 {
+    for _ in 0..rounds() / 10 {
         let mut wire = Vec::new();
         let mut expected = Vec::new();
         for _ in 0..rng.random_range(1..8) {
@@ -66,7 +72,7 @@ fn valid_pipelines_decode_identically_in_any_chunking() {
 #[test]
 fn valid_frames_agree_with_an_independent_decoder() {
     let mut rng = StdRng::seed_from_u64(11);
-    for _ in 0..ROUNDS / 10 {
+    for _ in 0..rounds() / 10 {
         let (wire, args) = random_request(&mut rng);
         let (frame, used) = redis_protocol::resp2::decode::decode(&wire)
             .expect("valid frame")
@@ -92,7 +98,7 @@ fn valid_frames_agree_with_an_independent_decoder() {
 fn random_and_mutated_input_never_panics() {
     let mut rng = StdRng::seed_from_u64(42);
     let alphabet: &[u8] = b"*$:+-\r\n0123456789 \"'\\xabc\x00\xff";
-    for round in 0..ROUNDS {
+    for round in 0..rounds() {
         let input: Vec<u8> = if round % 2 == 0 {
             // Noise biased toward protocol characters.
             (0..rng.random_range(0..200))
@@ -120,7 +126,7 @@ fn random_and_mutated_input_never_panics() {
 #[test]
 fn truncated_request_waits_for_more() {
     let mut rng = StdRng::seed_from_u64(3);
-    for _ in 0..ROUNDS / 10 {
+    for _ in 0..rounds() / 10 {
         let (wire, args) = random_request(&mut rng);
         let cut = rng.random_range(0..wire.len());
         let mut decoder = RequestDecoder::new();

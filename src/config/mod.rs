@@ -548,12 +548,16 @@ impl Config {
             }
             let words = split_args(line.as_bytes())
                 .ok_or_else(|| format!("{origin}:{}: unbalanced quotes", n + 1))?;
-            let words: Vec<String> = words
-                .iter()
-                .map(|w| String::from_utf8_lossy(w).into_owned())
-                .collect();
-            let name = words[0].to_ascii_lowercase();
-            let value = words[1..].join(" ");
+            let name = String::from_utf8_lossy(&words[0]).to_ascii_lowercase();
+            let value = words[1..].join(&b' ');
+            // A quoted "\xff" escape makes a byte that is not text: only a
+            // password may hold one, and it keeps it exactly.
+            if name == "requirepass" {
+                self.set_bytes(&name, &value, false)
+                    .map_err(|e| format!("{origin}:{}: bad directive {e}", n + 1))?;
+                continue;
+            }
+            let value = String::from_utf8_lossy(&value);
             if let Some(w) = self.apply_directive(&name, &value)? {
                 warnings.push(format!("{origin}:{}: {w}", n + 1));
             }
