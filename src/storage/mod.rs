@@ -30,6 +30,8 @@ pub mod journal;
 pub mod lock;
 pub mod manifest;
 pub mod mapguard;
+#[cfg(test)]
+mod meddling;
 pub mod ops;
 pub mod recovery;
 pub mod stream_ops;

@@ -509,94 +509,16 @@ pub(super) fn decode_entry(payload: &[u8], now: i64) -> Option<crate::keyspace::
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::{Arc, Mutex, OnceLock};
 
     use bytes::Bytes;
 
     use crate::config::FsyncPolicy;
     use crate::keyspace::{Entry, KeyspaceStats, Value};
-    use crate::storage::io::{LogFile, RealDisk};
+    use crate::storage::io::RealDisk;
     use crate::storage::Storage;
 
-    type Hook = Arc<dyn Fn() + Send + Sync>;
-
-    /// The real disk, except that the second append to a checkpoint's
-    /// temporary file (its first chunk of keys) first runs `hook`: a client
-    /// command slipping in between two batches of the copy.
-    struct Meddling {
-        hook: Hook,
-    }
-
-    impl std::fmt::Debug for Meddling {
-        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str("Meddling")
-        }
-    }
-
-    struct MeddlingFile {
-        inner: Arc<dyn LogFile>,
-        appends: AtomicUsize,
-        hook: Hook,
-    }
-
-    impl LogFile for MeddlingFile {
-        fn append(&self, buf: &[u8]) -> std::io::Result<()> {
-            if self.appends.fetch_add(1, Ordering::SeqCst) == 1 {
-                (self.hook)();
-            }
-            self.inner.append(buf)
-        }
-        fn sync(&self) -> std::io::Result<()> {
-            self.inner.sync()
-        }
-        fn truncate(&self, len: u64) -> std::io::Result<()> {
-            self.inner.truncate(len)
-        }
-        fn size(&self) -> std::io::Result<u64> {
-            self.inner.size()
-        }
-    }
-
-    impl Disk for Meddling {
-        fn create_dir_all(&self, dir: &Path) -> std::io::Result<()> {
-            RealDisk.create_dir_all(dir)
-        }
-        fn list(&self, dir: &Path) -> std::io::Result<Vec<String>> {
-            RealDisk.list(dir)
-        }
-        fn open_append(&self, path: &Path) -> std::io::Result<Arc<dyn LogFile>> {
-            let inner = RealDisk.open_append(path)?;
-            // Only a checkpoint's copy, not the manifest (rewritten under
-            // the journal's lock, where a hook that journals would deadlock).
-            let is_checkpoint = path
-                .file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with("checkpoint-"));
-            if is_checkpoint && path.extension().is_some_and(|e| e == "tmp") {
-                return Ok(Arc::new(MeddlingFile {
-                    inner,
-                    appends: AtomicUsize::new(0),
-                    hook: self.hook.clone(),
-                }));
-            }
-            Ok(inner)
-        }
-        fn map(
-            &self,
-            path: &Path,
-        ) -> std::io::Result<Option<crate::storage::mapguard::GuardedMap>> {
-            RealDisk.map(path)
-        }
-        fn rename(&self, from: &Path, to: &Path) -> std::io::Result<()> {
-            RealDisk.rename(from, to)
-        }
-        fn remove(&self, path: &Path) -> std::io::Result<()> {
-            RealDisk.remove(path)
-        }
-        fn sync_dir(&self, dir: &Path) -> std::io::Result<()> {
-            RealDisk.sync_dir(dir)
-        }
-    }
+    use crate::storage::meddling::{Hook, Meddling};
 
     /// APPEND as the command does it: the log gets the tail, not the value.
     fn append(keyspace: &mut Keyspace, key: &[u8], tail: &'static [u8]) {
@@ -650,7 +572,12 @@ mod tests {
         let keys: Vec<Bytes> = (0..3000).map(|i| Bytes::from(format!("k{i}"))).collect();
         let hook: Hook = {
             let (keyspace, storage, keys) = (keyspace.clone(), storage_slot.clone(), keys.clone());
-            Arc::new(move || {
+            // Between the first and second chunk of keys (append 0 is the
+            // file header).
+            Arc::new(move |n| {
+                if n != 1 {
+                    return;
+                }
                 let mut ks = keyspace.lock().unwrap();
                 for key in &keys {
                     append(&mut ks, key, b"+");
