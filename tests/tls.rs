@@ -385,7 +385,7 @@ async fn config_set_reloads_certificates_and_keeps_the_old_on_failure() {
 }
 
 #[tokio::test]
-async fn protocols_and_ciphersuites_are_honoured() {
+async fn protocols_and_cipher_suites_are_honoured() {
     let pki = Pki::new();
     let mut config = pki.config(TlsAuthClients::No);
     config.set("tls-protocols", "TLSv1.2", false).unwrap();
@@ -399,6 +399,34 @@ async fn protocols_and_ciphersuites_are_honoured() {
     );
 
     let mut plain = server.client().await;
+    // rcgen's keys are ECDSA, so the ECDSA suites are the ones to pick.
+    for (cipher, expected) in [
+        (
+            "ECDHE-ECDSA-CHACHA20-POLY1305",
+            rustls::CipherSuite::TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+        ),
+        (
+            "ECDHE-ECDSA-AES128-GCM-SHA256",
+            rustls::CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+        ),
+    ] {
+        let _: String = redis::cmd("CONFIG")
+            .arg("SET")
+            .arg("tls-ciphers")
+            .arg(cipher)
+            .query_async(&mut plain)
+            .await
+            .unwrap();
+        let stream = connect(addr, tls12.clone()).await.unwrap();
+        let suite = stream
+            .get_ref()
+            .1
+            .negotiated_cipher_suite()
+            .unwrap()
+            .suite();
+        assert_eq!(suite, expected, "tls-ciphers {cipher}");
+    }
+
     let _: String = redis::cmd("CONFIG")
         .arg("SET")
         .arg("tls-protocols")

@@ -127,6 +127,36 @@ pub const TLS13_SUITES: &[&str] = &[
     "TLS_CHACHA20_POLY1305_SHA256",
 ];
 
+/// TLS 1.2 cipher suites `tls-ciphers` may name: (OpenSSL's name, rustls's
+/// name), the ones the rustls `ring` provider implements. OpenSSL's cipher
+/// string syntax (`HIGH:!aNULL`, …) is not understood.
+pub const TLS12_SUITES: &[(&str, &str)] = &[
+    (
+        "ECDHE-ECDSA-AES256-GCM-SHA384",
+        "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+    ),
+    (
+        "ECDHE-ECDSA-AES128-GCM-SHA256",
+        "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+    ),
+    (
+        "ECDHE-ECDSA-CHACHA20-POLY1305",
+        "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
+    ),
+    (
+        "ECDHE-RSA-AES256-GCM-SHA384",
+        "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+    ),
+    (
+        "ECDHE-RSA-AES128-GCM-SHA256",
+        "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+    ),
+    (
+        "ECDHE-RSA-CHACHA20-POLY1305",
+        "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
+    ),
+];
+
 /// The TLS settings (`tls-*`). The files are read when the TLS listener
 /// starts and again on every CONFIG SET of a `tls-*` parameter (see
 /// `server::tls`); here they are only names.
@@ -152,6 +182,9 @@ pub struct TlsConfig {
     pub protocols_text: String,
     /// TLS 1.3 suites allowed, names from [`TLS13_SUITES`]; empty allows all.
     pub ciphersuites: Vec<String>,
+    /// TLS 1.2 suites allowed, OpenSSL names from [`TLS12_SUITES`]; empty
+    /// allows all.
+    pub ciphers: Vec<String>,
 }
 
 impl Default for TlsConfig {
@@ -166,6 +199,7 @@ impl Default for TlsConfig {
             protocols: (true, true),
             protocols_text: String::new(),
             ciphersuites: Vec::new(),
+            ciphers: Vec::new(),
         }
     }
 }
@@ -293,6 +327,7 @@ pub const PARAMS: &[&str] = &[
     "tls-auth-clients",
     "tls-protocols",
     "tls-ciphersuites",
+    "tls-ciphers",
 ];
 
 /// Parameters fixed once the server runs.
@@ -611,6 +646,23 @@ impl Config {
                 }
                 self.tls.ciphersuites = suites;
             }
+            "tls-ciphers" => {
+                let mut suites = Vec::new();
+                for name in value.split(':').map(str::trim).filter(|n| !n.is_empty()) {
+                    let (known, _) = TLS12_SUITES
+                        .iter()
+                        .find(|(s, _)| s.eq_ignore_ascii_case(name))
+                        .ok_or_else(|| {
+                            let names: Vec<&str> = TLS12_SUITES.iter().map(|(n, _)| *n).collect();
+                            invalid(&format!(
+                                "unsupported TLS 1.2 cipher '{name}' (supported: {})",
+                                names.join(":")
+                            ))
+                        })?;
+                    suites.push(known.to_string());
+                }
+                self.tls.ciphers = suites;
+            }
             _ => unreachable!("every name in PARAMS is handled"),
         }
         Ok(())
@@ -673,6 +725,7 @@ impl Config {
             .into(),
             "tls-protocols" => self.tls.protocols_text.clone(),
             "tls-ciphersuites" => self.tls.ciphersuites.join(":"),
+            "tls-ciphers" => self.tls.ciphers.join(":"),
             "enable-debug-command" => match self.enable_debug_command {
                 DebugCommand::No => "no",
                 DebugCommand::Yes => "yes",
@@ -848,6 +901,9 @@ pub struct Cli {
     /// TLS 1.3 cipher suites allowed, colon-separated [default: all].
     #[arg(long = "tls-ciphersuites")]
     pub tls_ciphersuites: Option<String>,
+    /// TLS 1.2 ciphers allowed, colon-separated OpenSSL names [default: all].
+    #[arg(long = "tls-ciphers")]
+    pub tls_ciphers: Option<String>,
     /// Redis options Sluice does not need, accepted with a warning.
     #[arg(long, hide = true, allow_hyphen_values = true)]
     pub save: Option<String>,
@@ -903,6 +959,7 @@ impl Cli {
             ("tls-auth-clients", self.tls_auth_clients),
             ("tls-protocols", self.tls_protocols),
             ("tls-ciphersuites", self.tls_ciphersuites),
+            ("tls-ciphers", self.tls_ciphers),
             ("save", self.save),
             ("logfile", self.logfile),
             ("daemonize", self.daemonize),
@@ -1006,5 +1063,11 @@ mod tests {
         assert!(c
             .set("tls-ciphersuites", "TLS_AES_128_CCM_SHA256", true)
             .is_err());
+        assert_eq!(
+            c.set("tls-ciphers", "ecdhe-rsa-aes128-gcm-sha256", true),
+            Ok(())
+        );
+        assert_eq!(c.get("tls-ciphers").unwrap(), "ECDHE-RSA-AES128-GCM-SHA256");
+        assert!(c.set("tls-ciphers", "HIGH:!aNULL", true).is_err());
     }
 }

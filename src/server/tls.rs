@@ -4,13 +4,14 @@
 //! A TLS connection is accepted on the TLS listener, completes its
 //! handshake here (bounded by [`HANDSHAKE_TIMEOUT`]), and is then served by
 //! the same connection task as a plain one: `connection::serve` is generic
-//! over the stream ([`super::connection::Transport`]).
+//! over the stream (`connection::Transport`).
 //!
 //! The rustls configuration is built from the `tls-*` parameters by
 //! [`server_config`]: the certificate chain and key (`tls-cert-file`,
 //! `tls-key-file`), the client verifier (`tls-auth-clients` against
 //! `tls-ca-cert-file`), the protocol versions (`tls-protocols`) and the
-//! TLS 1.3 suites (`tls-ciphersuites`). [`Tls`] holds the one in use; a
+//! cipher suites (`tls-ciphersuites` for TLS 1.3, `tls-ciphers` for 1.2).
+//! [`Tls`] holds the one in use; a
 //! CONFIG SET of any `tls-*` parameter builds a new one from the files as
 //! they are now and swaps it in for later handshakes, so a certificate
 //! renewed in place is picked up by setting the same path again. If the
@@ -18,8 +19,8 @@
 //! fails and the old configuration stays. Connections already up keep the
 //! session they negotiated.
 //!
-//! Not supported: TLS 1.0/1.1 and `tls-ciphers` (TLS 1.2 suites in
-//! OpenSSL's syntax), encrypted keys (`tls-key-file-pass`), `tls-ca-cert-dir`,
+//! Not supported: TLS 1.0/1.1, OpenSSL's cipher-string syntax (only lists
+//! of suite names), encrypted keys (`tls-key-file-pass`), `tls-ca-cert-dir`,
 //! DH parameter files (rustls uses ECDHE only), session-cache tuning.
 
 use std::net::SocketAddr;
@@ -36,7 +37,7 @@ use tokio_rustls::server::TlsStream;
 use tokio_rustls::TlsAcceptor;
 
 use super::connection::Transport;
-use crate::config::{TlsAuthClients, TlsConfig};
+use crate::config::{TlsAuthClients, TlsConfig, TLS12_SUITES};
 
 /// Longest a client may take to complete its handshake; a client that
 /// connects and says nothing (or speaks plain RESP) is dropped after it.
@@ -130,7 +131,7 @@ pub fn server_config(settings: &TlsConfig) -> Result<Arc<ServerConfig>, TlsError
         path: settings.key_file.clone(),
         reason: e.to_string(),
     })?;
-    let provider = Arc::new(provider(&settings.ciphersuites));
+    let provider = Arc::new(provider(&settings.ciphersuites, &settings.ciphers));
     let mut versions = Vec::new();
     if settings.protocols.0 {
         versions.push(&rustls::version::TLS12);
@@ -173,22 +174,28 @@ pub fn server_config(settings: &TlsConfig) -> Result<Arc<ServerConfig>, TlsError
 }
 
 /// The `ring` provider, its TLS 1.3 suites cut to `tls13` (names from
-/// `config::TLS13_SUITES`) when that is not empty. TLS 1.2 suites are
-/// all kept: `tls-ciphersuites` only speaks of TLS 1.3, as in Redis.
-fn provider(tls13: &[String]) -> CryptoProvider {
+/// `config::TLS13_SUITES`) and its TLS 1.2 ones to `tls12` (OpenSSL names
+/// from [`TLS12_SUITES`]); an empty list keeps all of that version's.
+fn provider(tls13: &[String], tls12: &[String]) -> CryptoProvider {
     let mut provider = ring::default_provider();
-    if !tls13.is_empty() {
-        provider.cipher_suites.retain(|suite| match suite {
+    provider.cipher_suites.retain(|suite| {
+        let name = format!("{:?}", suite.suite());
+        match suite {
             SupportedCipherSuite::Tls13(_) => {
                 // rustls spells TLS_AES_128_GCM_SHA256 as TLS13_AES_128_GCM_SHA256.
-                let name = format!("{:?}", suite.suite());
-                tls13
-                    .iter()
-                    .any(|want| name.strip_prefix("TLS13_") == want.strip_prefix("TLS_"))
+                tls13.is_empty()
+                    || tls13
+                        .iter()
+                        .any(|want| name.strip_prefix("TLS13_") == want.strip_prefix("TLS_"))
             }
-            SupportedCipherSuite::Tls12(_) => true,
-        });
-    }
+            SupportedCipherSuite::Tls12(_) => {
+                tls12.is_empty()
+                    || TLS12_SUITES.iter().any(|(openssl, rustls)| {
+                        *rustls == name && tls12.iter().any(|want| want == openssl)
+                    })
+            }
+        }
+    });
     provider
 }
 
