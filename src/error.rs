@@ -118,6 +118,9 @@ pub const DEBUG_DISABLED: CommandError = CommandError::new_static(
 );
 /// Too many connections.
 pub const MAX_CLIENTS: CommandError = CommandError::new_static("ERR max number of clients reached");
+/// CONFIG SET of a tls-* parameter whose files could not be loaded (the
+/// reason for [`config_set_failed`]; the details go to the log).
+pub const TLS_UPDATE_FAILED: &str = "Unable to update TLS configuration. Check server logs.";
 /// A value does not fit the kind the option needs (CONFIG SET and others).
 pub fn config_set_failed(param: &str, reason: &str) -> CommandError {
     CommandError::new(format!(

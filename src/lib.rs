@@ -3,9 +3,10 @@
 //! # A map of the crate
 //!
 //! - [`config`]: command-line flags, redis.conf files, CONFIG GET/SET.
-//! - [`server`]: the listener, one task per connection
-//!   (`server::connection`), the shared state ([`server::Shared`]), and
-//!   `server::dispatch`, which runs one request.
+//! - [`server`]: the listeners (plain and, with `tls-port`, TLS through
+//!   [`server::tls`]), one task per connection (`server::connection`), the
+//!   shared state ([`server::Shared`]), and `server::dispatch`, which runs
+//!   one request.
 //! - [`protocol`]: request decoding (RESP multibulk and inline) and reply
 //!   encoding (RESP2 and RESP3).
 //! - [`commands`]: one file per command family; each command is a typed

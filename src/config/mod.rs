@@ -108,6 +108,109 @@ pub enum DebugCommand {
     Local,
 }
 
+/// Whether TLS clients must present a certificate (`tls-auth-clients`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsAuthClients {
+    /// A certificate signed by `tls-ca-cert-file` is required (default).
+    Yes,
+    /// No certificate is asked for.
+    No,
+    /// A certificate is asked for; none is accepted, a bad one is not.
+    Optional,
+}
+
+/// TLS 1.3 cipher suites `tls-ciphersuites` may name (OpenSSL's names),
+/// which are the ones the rustls `ring` provider implements.
+pub const TLS13_SUITES: &[&str] = &[
+    "TLS_AES_256_GCM_SHA384",
+    "TLS_AES_128_GCM_SHA256",
+    "TLS_CHACHA20_POLY1305_SHA256",
+];
+
+/// TLS 1.2 cipher suites `tls-ciphers` may name: (OpenSSL's name, rustls's
+/// name), the ones the rustls `ring` provider implements. OpenSSL's cipher
+/// string syntax (`HIGH:!aNULL`, …) is not understood.
+pub const TLS12_SUITES: &[(&str, &str)] = &[
+    (
+        "ECDHE-ECDSA-AES256-GCM-SHA384",
+        "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+    ),
+    (
+        "ECDHE-ECDSA-AES128-GCM-SHA256",
+        "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+    ),
+    (
+        "ECDHE-ECDSA-CHACHA20-POLY1305",
+        "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
+    ),
+    (
+        "ECDHE-RSA-AES256-GCM-SHA384",
+        "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+    ),
+    (
+        "ECDHE-RSA-AES128-GCM-SHA256",
+        "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+    ),
+    (
+        "ECDHE-RSA-CHACHA20-POLY1305",
+        "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
+    ),
+];
+
+/// The TLS settings (`tls-*`). The files are read when the TLS listener
+/// starts and again on every CONFIG SET of a `tls-*` parameter (see
+/// `server::tls`); here they are only names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsConfig {
+    /// TLS port; 0 (default) means no TLS listener.
+    pub port: u16,
+    /// Listen for TLS on a port the OS picks even though `port` is 0 (tests:
+    /// `tls-port 0` itself means "no TLS"); not a parameter.
+    pub any_port: bool,
+    /// The server's certificate chain, PEM.
+    pub cert_file: String,
+    /// The server's private key, PEM.
+    pub key_file: String,
+    /// CA certificates that client certificates must chain to, PEM.
+    pub ca_cert_file: String,
+    /// Whether clients must present a certificate.
+    pub auth_clients: TlsAuthClients,
+    /// Protocol versions allowed: (TLS 1.2, TLS 1.3). `tls-protocols` empty
+    /// (the default) allows both.
+    pub protocols: (bool, bool),
+    /// `tls-protocols` as given (CONFIG GET shows it back).
+    pub protocols_text: String,
+    /// TLS 1.3 suites allowed, names from [`TLS13_SUITES`]; empty allows all.
+    pub ciphersuites: Vec<String>,
+    /// TLS 1.2 suites allowed, OpenSSL names from [`TLS12_SUITES`]; empty
+    /// allows all.
+    pub ciphers: Vec<String>,
+}
+
+impl Default for TlsConfig {
+    fn default() -> Self {
+        TlsConfig {
+            port: 0,
+            any_port: false,
+            cert_file: String::new(),
+            key_file: String::new(),
+            ca_cert_file: String::new(),
+            auth_clients: TlsAuthClients::Yes,
+            protocols: (true, true),
+            protocols_text: String::new(),
+            ciphersuites: Vec::new(),
+            ciphers: Vec::new(),
+        }
+    }
+}
+
+impl TlsConfig {
+    /// Whether a TLS listener runs.
+    pub fn enabled(&self) -> bool {
+        self.port != 0 || self.any_port
+    }
+}
+
 /// The server's configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -159,6 +262,8 @@ pub struct Config {
     pub auto_aof_rewrite_min_size: u64,
     /// Output-buffer limits per client class.
     pub client_output_buffer_limit: OutputBufferLimits,
+    /// TLS listener and certificates.
+    pub tls: TlsConfig,
 }
 
 impl Default for Config {
@@ -185,6 +290,7 @@ impl Default for Config {
             auto_aof_rewrite_percentage: 100,
             auto_aof_rewrite_min_size: 64 * 1024 * 1024,
             client_output_buffer_limit: OutputBufferLimits::default(),
+            tls: TlsConfig::default(),
         }
     }
 }
@@ -214,6 +320,14 @@ pub const PARAMS: &[&str] = &[
     "proto-max-bulk-len",
     "enable-debug-command",
     "client-output-buffer-limit",
+    "tls-port",
+    "tls-cert-file",
+    "tls-key-file",
+    "tls-ca-cert-file",
+    "tls-auth-clients",
+    "tls-protocols",
+    "tls-ciphersuites",
+    "tls-ciphers",
 ];
 
 /// Parameters fixed once the server runs.
@@ -226,6 +340,7 @@ const IMMUTABLE: &[&str] = &[
     "enable-debug-command",
     "recovery",
     "journal-segment-size",
+    "tls-port",
 ];
 
 /// Whether `name` (lower-case) is a parameter Sluice knows.
@@ -476,6 +591,78 @@ impl Config {
                 .client_output_buffer_limit
                 .apply(value)
                 .map_err(invalid)?,
+            "tls-port" => {
+                self.tls.port = integer_in(value, 0, 65535).map_err(|e| invalid(&e))? as u16
+            }
+            "tls-cert-file" => self.tls.cert_file = value.to_string(),
+            "tls-key-file" => self.tls.key_file = value.to_string(),
+            "tls-ca-cert-file" => self.tls.ca_cert_file = value.to_string(),
+            "tls-auth-clients" => {
+                self.tls.auth_clients = match value.to_ascii_lowercase().as_str() {
+                    "yes" => TlsAuthClients::Yes,
+                    "no" => TlsAuthClients::No,
+                    "optional" => TlsAuthClients::Optional,
+                    _ => {
+                        return Err(invalid(
+                            "argument(s) must be one of the following: no, yes, optional",
+                        ))
+                    }
+                }
+            }
+            "tls-protocols" => {
+                let mut versions = (false, false);
+                for word in value.split_whitespace() {
+                    match word.to_ascii_lowercase().as_str() {
+                        "tlsv1.2" => versions.0 = true,
+                        "tlsv1.3" => versions.1 = true,
+                        "tlsv1" | "tlsv1.1" => {
+                            return Err(invalid(&format!(
+                                "{word} is not supported (rustls speaks TLSv1.2 and TLSv1.3)"
+                            )))
+                        }
+                        _ => return Err(invalid(&format!("invalid tls-protocols '{word}'"))),
+                    }
+                }
+                self.tls.protocols = if versions == (false, false) {
+                    (true, true)
+                } else {
+                    versions
+                };
+                self.tls.protocols_text = value.to_string();
+            }
+            "tls-ciphersuites" => {
+                let mut suites = Vec::new();
+                for name in value.split(':').map(str::trim).filter(|n| !n.is_empty()) {
+                    let known = TLS13_SUITES
+                        .iter()
+                        .find(|s| s.eq_ignore_ascii_case(name))
+                        .ok_or_else(|| {
+                            invalid(&format!(
+                                "unsupported TLS 1.3 cipher suite '{name}' (supported: {})",
+                                TLS13_SUITES.join(":")
+                            ))
+                        })?;
+                    suites.push(known.to_string());
+                }
+                self.tls.ciphersuites = suites;
+            }
+            "tls-ciphers" => {
+                let mut suites = Vec::new();
+                for name in value.split(':').map(str::trim).filter(|n| !n.is_empty()) {
+                    let (known, _) = TLS12_SUITES
+                        .iter()
+                        .find(|(s, _)| s.eq_ignore_ascii_case(name))
+                        .ok_or_else(|| {
+                            let names: Vec<&str> = TLS12_SUITES.iter().map(|(n, _)| *n).collect();
+                            invalid(&format!(
+                                "unsupported TLS 1.2 cipher '{name}' (supported: {})",
+                                names.join(":")
+                            ))
+                        })?;
+                    suites.push(known.to_string());
+                }
+                self.tls.ciphers = suites;
+            }
             _ => unreachable!("every name in PARAMS is handled"),
         }
         Ok(())
@@ -526,6 +713,19 @@ impl Config {
             "auto-aof-rewrite-percentage" => self.auto_aof_rewrite_percentage.to_string(),
             "auto-aof-rewrite-min-size" => self.auto_aof_rewrite_min_size.to_string(),
             "client-output-buffer-limit" => self.client_output_buffer_limit.render(),
+            "tls-port" => self.tls.port.to_string(),
+            "tls-cert-file" => self.tls.cert_file.clone(),
+            "tls-key-file" => self.tls.key_file.clone(),
+            "tls-ca-cert-file" => self.tls.ca_cert_file.clone(),
+            "tls-auth-clients" => match self.tls.auth_clients {
+                TlsAuthClients::Yes => "yes",
+                TlsAuthClients::No => "no",
+                TlsAuthClients::Optional => "optional",
+            }
+            .into(),
+            "tls-protocols" => self.tls.protocols_text.clone(),
+            "tls-ciphersuites" => self.tls.ciphersuites.join(":"),
+            "tls-ciphers" => self.tls.ciphers.join(":"),
             "enable-debug-command" => match self.enable_debug_command {
                 DebugCommand::No => "no",
                 DebugCommand::Yes => "yes",
@@ -683,6 +883,31 @@ pub struct Cli {
     /// …and by at least this much [default: 64mb].
     #[arg(long = "auto-aof-rewrite-min-size")]
     pub auto_aof_rewrite_min_size: Option<String>,
+    /// Port for TLS clients; 0 turns TLS off, and `--port 0` with a TLS
+    /// port serves TLS only [default: 0].
+    #[arg(long = "tls-port")]
+    pub tls_port: Option<String>,
+    /// The server's certificate (chain), PEM.
+    #[arg(long = "tls-cert-file")]
+    pub tls_cert_file: Option<String>,
+    /// The server's private key, PEM.
+    #[arg(long = "tls-key-file")]
+    pub tls_key_file: Option<String>,
+    /// CA certificates client certificates must chain to, PEM.
+    #[arg(long = "tls-ca-cert-file")]
+    pub tls_ca_cert_file: Option<String>,
+    /// Client certificates: yes (required), no or optional [default: yes].
+    #[arg(long = "tls-auth-clients")]
+    pub tls_auth_clients: Option<String>,
+    /// TLS versions allowed, e.g. "TLSv1.2 TLSv1.3" [default: both].
+    #[arg(long = "tls-protocols")]
+    pub tls_protocols: Option<String>,
+    /// TLS 1.3 cipher suites allowed, colon-separated [default: all].
+    #[arg(long = "tls-ciphersuites")]
+    pub tls_ciphersuites: Option<String>,
+    /// TLS 1.2 ciphers allowed, colon-separated OpenSSL names [default: all].
+    #[arg(long = "tls-ciphers")]
+    pub tls_ciphers: Option<String>,
     /// Redis options Sluice does not need, accepted with a warning.
     #[arg(long, hide = true, allow_hyphen_values = true)]
     pub save: Option<String>,
@@ -731,6 +956,14 @@ impl Cli {
                 self.auto_aof_rewrite_percentage,
             ),
             ("auto-aof-rewrite-min-size", self.auto_aof_rewrite_min_size),
+            ("tls-port", self.tls_port),
+            ("tls-cert-file", self.tls_cert_file),
+            ("tls-key-file", self.tls_key_file),
+            ("tls-ca-cert-file", self.tls_ca_cert_file),
+            ("tls-auth-clients", self.tls_auth_clients),
+            ("tls-protocols", self.tls_protocols),
+            ("tls-ciphersuites", self.tls_ciphersuites),
+            ("tls-ciphers", self.tls_ciphers),
             ("save", self.save),
             ("logfile", self.logfile),
             ("daemonize", self.daemonize),
@@ -787,5 +1020,58 @@ mod tests {
         assert_eq!(c.set("proto-max-bulk-len", "2mb", true), Ok(()));
         assert_eq!(c.proto_max_bulk_len, 2 * 1024 * 1024);
         assert_eq!(parse_memory("1k"), Some(1000));
+    }
+
+    #[test]
+    fn tls_parameters() {
+        let cli = Cli::parse_from([
+            "sluice-server",
+            "--tls-port",
+            "6380",
+            "--tls-auth-clients",
+            "optional",
+            "--tls-protocols",
+            "TLSv1.3",
+        ]);
+        let (config, _) = cli.into_config().unwrap();
+        assert_eq!(config.tls.port, 6380);
+        assert_eq!(config.tls.auth_clients, TlsAuthClients::Optional);
+        assert_eq!(config.tls.protocols, (false, true));
+        assert_eq!(config.get("tls-protocols").unwrap(), "TLSv1.3");
+
+        let mut c = Config::default();
+        assert_eq!(c.get("tls-port").unwrap(), "0");
+        assert_eq!(c.get("tls-auth-clients").unwrap(), "yes");
+        assert_eq!(
+            c.set("tls-port", "6380", true),
+            Err(ConfigError::Immutable("tls-port".into()))
+        );
+        assert!(
+            matches!(c.set("tls-protocols", "TLSv1.1", true), Err(ConfigError::Invalid(_, r)) if r.contains("not supported"))
+        );
+        assert!(
+            matches!(c.set("tls-auth-clients", "maybe", true), Err(ConfigError::Invalid(_, r)) if r.contains("no, yes, optional"))
+        );
+        assert_eq!(
+            c.set(
+                "tls-ciphersuites",
+                "tls_aes_128_gcm_sha256:TLS_CHACHA20_POLY1305_SHA256",
+                true
+            ),
+            Ok(())
+        );
+        assert_eq!(
+            c.get("tls-ciphersuites").unwrap(),
+            "TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256"
+        );
+        assert!(c
+            .set("tls-ciphersuites", "TLS_AES_128_CCM_SHA256", true)
+            .is_err());
+        assert_eq!(
+            c.set("tls-ciphers", "ecdhe-rsa-aes128-gcm-sha256", true),
+            Ok(())
+        );
+        assert_eq!(c.get("tls-ciphers").unwrap(), "ECDHE-RSA-AES128-GCM-SHA256");
+        assert!(c.set("tls-ciphers", "HIGH:!aNULL", true).is_err());
     }
 }

@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use bytes::BytesMut;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tracing::debug;
@@ -23,17 +23,29 @@ const READ_CHUNK: usize = 16 * 1024;
 /// once the connection is idle (see [`shrink_idle`]).
 const SHRINK_ABOVE: usize = 64 * 1024;
 
+/// What a client connection runs over: a TCP stream, or TLS on one.
+pub trait Transport: AsyncRead + AsyncWrite + Unpin + Send {
+    /// The TCP stream underneath (addresses, file descriptor, options).
+    fn tcp(&self) -> &TcpStream;
+}
+
+impl Transport for TcpStream {
+    fn tcp(&self) -> &TcpStream {
+        self
+    }
+}
+
 /// Serves one client until it quits, is killed, errs or the server stops.
-pub async fn serve(
+pub async fn serve<S: Transport>(
     shared: Arc<Shared>,
-    mut stream: TcpStream,
+    mut stream: S,
     peer: SocketAddr,
     id: u64,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let _ = stream.set_nodelay(true);
-    let local = stream.local_addr().unwrap_or(peer);
-    let fd = stream.as_raw_fd();
+    let _ = stream.tcp().set_nodelay(true);
+    let local = stream.tcp().local_addr().unwrap_or(peer);
+    let fd = stream.tcp().as_raw_fd();
     let handle = Arc::new(ClientHandle::new(
         id,
         peer,
@@ -53,6 +65,7 @@ pub async fn serve(
         let mut out = BytesMut::new();
         Reply::Error(error::MAX_CLIENTS).encode(&mut out, false);
         let _ = stream.write_all(&out).await;
+        let _ = stream.flush().await;
         return;
     }
     // The server kills every registered client when it stops; one that
@@ -227,7 +240,7 @@ fn shrink_idle(rbuf: &mut BytesMut, rbuf_held: &mut usize, wbuf: &mut BytesMut) 
 async fn flush_replies(
     shared: &Shared,
     session: &mut Session,
-    stream: &mut TcpStream,
+    stream: &mut impl Transport,
     wbuf: &mut BytesMut,
 ) -> bool {
     if session.unflushed_lsn > 0 {
@@ -261,8 +274,13 @@ async fn flush_replies(
             .fetch_add(wbuf.len() as u64, Ordering::Relaxed);
         // A client that stops reading must not hold its task here forever:
         // an output-buffer overrun (or CLIENT KILL) ends the write.
+        // (TLS holds written records until flushed; TCP's flush is a no-op.)
+        let write = async {
+            stream.write_all(wbuf).await?;
+            stream.flush().await
+        };
         tokio::select! {
-            written = stream.write_all(wbuf) => if written.is_err() {
+            written = write => if written.is_err() {
                 return false;
             },
             _ = session.handle.kill_signal.notified() => return false,
@@ -283,7 +301,7 @@ fn cancel_wait(shared: &Shared, id: u64) {
 /// (`None`). Bytes the client sends meanwhile are kept for later.
 async fn wait_blocked(
     shared: &Shared,
-    stream: &mut TcpStream,
+    stream: &mut impl Transport,
     rbuf: &mut BytesMut,
     handle: &ClientHandle,
     shutdown: &mut watch::Receiver<bool>,

@@ -7,6 +7,7 @@ pub mod dispatch;
 pub mod pubsub;
 mod session;
 mod stats;
+pub mod tls;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -15,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use tracing::{error, info, warn};
+use tracing::{debug, error, info, warn};
 
 pub use clients::{ClientHandle, ClientNames, ClientRegistry};
 pub use session::{AfterLock, Multi, Queued, Session};
@@ -60,8 +61,11 @@ pub struct Shared {
     pub started: Instant,
     /// A random 40-hex-digit id of this run (INFO run_id).
     pub run_id: String,
-    /// Addresses actually bound.
+    /// Addresses actually bound for plain TCP (none with `port 0` and a
+    /// `tls-port`).
     pub listening: Vec<SocketAddr>,
+    /// The TLS listener's addresses and configuration.
+    pub tls: tls::Tls,
     /// The commit log and checkpoints.
     pub storage: Storage,
     /// Pub/sub subscriptions and delivery.
@@ -158,18 +162,26 @@ impl Shared {
     pub fn port(&self) -> u16 {
         self.listening.first().map_or(0, |a| a.port())
     }
+
+    /// The TLS port bound on the first address, if TLS is on.
+    pub fn tls_addr(&self) -> Option<SocketAddr> {
+        self.tls.listening.first().copied()
+    }
 }
 
 /// A running server.
 pub struct Server {
     shared: Arc<Shared>,
-    listeners: Vec<TcpListener>,
+    /// Each listener, and whether it is the TLS one.
+    listeners: Vec<(TcpListener, bool)>,
     shutdown_rx: watch::Receiver<bool>,
 }
 
 impl Server {
     /// Binds the configured addresses. With port 0 the OS picks a free port;
-    /// [`Server::local_addr`] tells which.
+    /// [`Server::local_addr`] tells which. With a `tls-port`, binds it too
+    /// and loads the certificates (a bad file fails here); `port 0` then
+    /// means no plain listener, as in Redis.
     pub async fn bind(config: Config, clock: Clock) -> Result<Server, BindError> {
         Self::bind_with_disk(config, clock, Arc::new(RealDisk)).await
     }
@@ -183,15 +195,34 @@ impl Server {
     ) -> Result<Server, BindError> {
         let mut keyspace = Keyspace::new(config.databases);
         let storage = Storage::open(&config, disk, &mut keyspace, clock.now_ms())?;
+        let tls_config = if config.tls.enabled() {
+            Some(tls::server_config(&config.tls)?)
+        } else {
+            None
+        };
+        let plain = config.port != 0 || config.tls.port == 0;
         let mut listeners = Vec::new();
         for addr in &config.bind {
-            let listener = TcpListener::bind((addr.as_str(), config.port)).await?;
-            listeners.push(listener);
+            if plain {
+                listeners.push((
+                    TcpListener::bind((addr.as_str(), config.port)).await?,
+                    false,
+                ));
+            }
+            if tls_config.is_some() {
+                let port = config.tls.port;
+                listeners.push((TcpListener::bind((addr.as_str(), port)).await?, true));
+            }
         }
-        let listening = listeners
-            .iter()
-            .map(|l| l.local_addr())
-            .collect::<std::io::Result<Vec<_>>>()?;
+        let (mut listening, mut tls_listening) = (Vec::new(), Vec::new());
+        for (listener, is_tls) in &listeners {
+            let addr = listener.local_addr()?;
+            if *is_tls {
+                tls_listening.push(addr);
+            } else {
+                listening.push(addr);
+            }
+        }
         let (shutdown, shutdown_rx) = watch::channel(false);
         let now = clock.now_ms();
         let shared = Arc::new(Shared {
@@ -205,6 +236,7 @@ impl Server {
             started: Instant::now(),
             run_id: random_run_id(),
             listening,
+            tls: tls::Tls::new(tls_listening, tls_config),
             storage,
             pubsub: pubsub::PubSub::default(),
             next_client_id: AtomicU64::new(1),
@@ -217,9 +249,14 @@ impl Server {
         })
     }
 
-    /// The first bound address.
+    /// The first bound address (the TLS one if there is no plain one).
     pub fn local_addr(&self) -> SocketAddr {
-        self.shared.listening[0]
+        let shared = &self.shared;
+        shared
+            .listening
+            .first()
+            .copied()
+            .unwrap_or_else(|| shared.tls.listening[0])
     }
 
     /// The shared state (tests use it to reach the clock or stop the server).
@@ -239,13 +276,17 @@ impl Server {
         for addr in &shared.listening {
             info!("Ready to accept connections tcp on {addr}");
         }
+        for addr in &shared.tls.listening {
+            info!("Ready to accept connections tls on {addr}");
+        }
         let sweeper = tokio::spawn(expire_sweep(shared.clone(), shutdown_rx.clone()));
         let checkpointer = tokio::spawn(auto_checkpoint(shared.clone()));
         let mut acceptors = Vec::new();
-        for listener in listeners {
+        for (listener, is_tls) in listeners {
             acceptors.push(tokio::spawn(accept_loop(
                 shared.clone(),
                 listener,
+                is_tls,
                 shutdown_rx.clone(),
             )));
         }
@@ -271,7 +312,12 @@ impl Server {
     }
 }
 
-async fn accept_loop(shared: Arc<Shared>, listener: TcpListener, shutdown: watch::Receiver<bool>) {
+async fn accept_loop(
+    shared: Arc<Shared>,
+    listener: TcpListener,
+    is_tls: bool,
+    shutdown: watch::Receiver<bool>,
+) {
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(pair) => pair,
@@ -287,13 +333,25 @@ async fn accept_loop(shared: Arc<Shared>, listener: TcpListener, shutdown: watch
             .total_connections_received
             .fetch_add(1, Ordering::Relaxed);
         let id = shared.next_client_id.fetch_add(1, Ordering::Relaxed);
-        tokio::spawn(connection::serve(
-            shared.clone(),
-            stream,
-            peer,
-            id,
-            shutdown.clone(),
-        ));
+        if !is_tls {
+            tokio::spawn(connection::serve(
+                shared.clone(),
+                stream,
+                peer,
+                id,
+                shutdown.clone(),
+            ));
+            continue;
+        }
+        let (shared, shutdown) = (shared.clone(), shutdown.clone());
+        // The handshake runs in the connection's own task, so a slow or
+        // silent client holds up no one else.
+        tokio::spawn(async move {
+            match shared.tls.accept(stream).await {
+                Ok(stream) => connection::serve(shared, stream, peer, id, shutdown).await,
+                Err(e) => debug!("TLS handshake with {peer} failed: {e}"),
+            }
+        });
     }
 }
 
@@ -378,6 +436,9 @@ pub enum BindError {
     /// The data directory could not be recovered.
     #[error("can't load the data directory: {0}")]
     Storage(#[from] StorageError),
+    /// The TLS certificates or settings could not be loaded.
+    #[error("can't configure TLS: {0}")]
+    Tls(#[from] tls::TlsError),
 }
 
 fn random_run_id() -> String {

@@ -107,6 +107,19 @@ impl Execute for ConfigSet {
                 .into();
             }
         }
+        // Setting any tls-* parameter reloads the certificates from their
+        // files (the same path again picks up a renewed file); if that
+        // fails, nothing changes, as a refused value.
+        let tls_param = self.0.iter().find_map(|(name, _)| {
+            let name = String::from_utf8_lossy(name).to_ascii_lowercase();
+            name.starts_with("tls-").then_some(name)
+        });
+        if let Some(param) = tls_param {
+            if let Err(e) = ctx.shared.tls.reload(&updated.tls) {
+                tracing::warn!("CONFIG SET {param}: TLS configuration not updated: {e}");
+                return error::config_set_failed(&param, error::TLS_UPDATE_FAILED).into();
+            }
+        }
         if updated.loglevel != config.loglevel {
             config::apply_loglevel(updated.loglevel);
         }
