@@ -159,6 +159,18 @@ pub struct Config {
     pub auto_aof_rewrite_min_size: u64,
     /// Output-buffer limits per client class.
     pub client_output_buffer_limit: OutputBufferLimits,
+    /// Refuse clients from non-loopback addresses while no password is set
+    /// (`protected-mode`).
+    pub protected_mode: bool,
+    /// Close clients idle for longer than this many seconds; 0 never
+    /// (`timeout`). Subscribers and blocked clients are exempt.
+    pub timeout: u64,
+    /// TCP keepalive idle time of accepted sockets, in seconds; 0 leaves
+    /// keepalive off (`tcp-keepalive`).
+    pub tcp_keepalive: u64,
+    /// Most bytes a client's unprocessed requests may hold before the
+    /// client is closed (`client-query-buffer-limit`).
+    pub client_query_buffer_limit: usize,
 }
 
 impl Default for Config {
@@ -185,6 +197,10 @@ impl Default for Config {
             auto_aof_rewrite_percentage: 100,
             auto_aof_rewrite_min_size: 64 * 1024 * 1024,
             client_output_buffer_limit: OutputBufferLimits::default(),
+            protected_mode: true,
+            timeout: 0,
+            tcp_keepalive: 300,
+            client_query_buffer_limit: 1024 * 1024 * 1024,
         }
     }
 }
@@ -214,6 +230,10 @@ pub const PARAMS: &[&str] = &[
     "proto-max-bulk-len",
     "enable-debug-command",
     "client-output-buffer-limit",
+    "protected-mode",
+    "timeout",
+    "tcp-keepalive",
+    "client-query-buffer-limit",
 ];
 
 /// Parameters fixed once the server runs.
@@ -245,12 +265,9 @@ pub const IGNORED: &[&str] = &[
     "logfile",
     "daemonize",
     "appendonly",
-    "protected-mode",
     "pidfile",
     "supervised",
     "tcp-backlog",
-    "timeout",
-    "tcp-keepalive",
     "always-show-logo",
     "appendfilename",
     "dbfilename",
@@ -476,6 +493,31 @@ impl Config {
                 .client_output_buffer_limit
                 .apply(value)
                 .map_err(invalid)?,
+            "protected-mode" => {
+                self.protected_mode = match value.to_ascii_lowercase().as_str() {
+                    "yes" => true,
+                    "no" => false,
+                    _ => return Err(invalid("argument must be 'yes' or 'no'")),
+                }
+            }
+            "timeout" => {
+                self.timeout =
+                    integer_in(value, 0, i32::MAX as i64).map_err(|e| invalid(&e))? as u64
+            }
+            "tcp-keepalive" => {
+                self.tcp_keepalive =
+                    integer_in(value, 0, i32::MAX as i64).map_err(|e| invalid(&e))? as u64
+            }
+            "client-query-buffer-limit" => {
+                let n = parse_memory(value)
+                    .ok_or_else(|| invalid("argument must be a memory value"))?;
+                if n < 1024 * 1024 || n > i64::MAX as u64 {
+                    return Err(invalid(
+                        "argument must be between 1048576 and 9223372036854775807 inclusive",
+                    ));
+                }
+                self.client_query_buffer_limit = usize::try_from(n).unwrap_or(usize::MAX);
+            }
             _ => unreachable!("every name in PARAMS is handled"),
         }
         Ok(())
@@ -526,6 +568,10 @@ impl Config {
             "auto-aof-rewrite-percentage" => self.auto_aof_rewrite_percentage.to_string(),
             "auto-aof-rewrite-min-size" => self.auto_aof_rewrite_min_size.to_string(),
             "client-output-buffer-limit" => self.client_output_buffer_limit.render(),
+            "protected-mode" => if self.protected_mode { "yes" } else { "no" }.into(),
+            "timeout" => self.timeout.to_string(),
+            "tcp-keepalive" => self.tcp_keepalive.to_string(),
+            "client-query-buffer-limit" => self.client_query_buffer_limit.to_string(),
             "enable-debug-command" => match self.enable_debug_command {
                 DebugCommand::No => "no",
                 DebugCommand::Yes => "yes",
@@ -679,6 +725,19 @@ pub struct Cli {
     /// …and by at least this much [default: 64mb].
     #[arg(long = "auto-aof-rewrite-min-size")]
     pub auto_aof_rewrite_min_size: Option<String>,
+    /// Refuse non-loopback clients while no password is set: yes or no
+    /// [default: yes].
+    #[arg(long = "protected-mode")]
+    pub protected_mode: Option<String>,
+    /// Close clients idle this many seconds; 0 never [default: 0].
+    #[arg(long)]
+    pub timeout: Option<String>,
+    /// TCP keepalive idle time in seconds; 0 off [default: 300].
+    #[arg(long = "tcp-keepalive")]
+    pub tcp_keepalive: Option<String>,
+    /// Close a client whose unprocessed requests exceed this [default: 1gb].
+    #[arg(long = "client-query-buffer-limit")]
+    pub client_query_buffer_limit: Option<String>,
     /// Redis options Sluice does not need, accepted with a warning.
     #[arg(long, hide = true, allow_hyphen_values = true)]
     pub save: Option<String>,
@@ -688,8 +747,6 @@ pub struct Cli {
     pub daemonize: Option<String>,
     #[arg(long, hide = true)]
     pub appendonly: Option<String>,
-    #[arg(long = "protected-mode", hide = true)]
-    pub protected_mode: Option<String>,
     #[arg(long, hide = true)]
     pub pidfile: Option<String>,
 }
@@ -727,11 +784,14 @@ impl Cli {
                 self.auto_aof_rewrite_percentage,
             ),
             ("auto-aof-rewrite-min-size", self.auto_aof_rewrite_min_size),
+            ("protected-mode", self.protected_mode),
+            ("timeout", self.timeout),
+            ("tcp-keepalive", self.tcp_keepalive),
+            ("client-query-buffer-limit", self.client_query_buffer_limit),
             ("save", self.save),
             ("logfile", self.logfile),
             ("daemonize", self.daemonize),
             ("appendonly", self.appendonly),
-            ("protected-mode", self.protected_mode),
             ("pidfile", self.pidfile),
         ];
         for (name, value) in flags {
@@ -783,5 +843,60 @@ mod tests {
         assert_eq!(c.set("proto-max-bulk-len", "2mb", true), Ok(()));
         assert_eq!(c.proto_max_bulk_len, 2 * 1024 * 1024);
         assert_eq!(parse_memory("1k"), Some(1000));
+    }
+
+    #[test]
+    fn connection_hygiene_parameters() {
+        let cli = Cli::parse_from([
+            "sluice-server",
+            "--timeout",
+            "5",
+            "--tcp-keepalive",
+            "0",
+            "--protected-mode",
+            "no",
+            "--client-query-buffer-limit",
+            "2mb",
+        ]);
+        let (c, warnings) = cli.into_config().unwrap();
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!((c.timeout, c.tcp_keepalive), (5, 0));
+        assert!(!c.protected_mode);
+        assert_eq!(c.client_query_buffer_limit, 2 * 1024 * 1024);
+
+        let mut c = Config::default();
+        assert_eq!(c.get("protected-mode").as_deref(), Some("yes"));
+        assert_eq!(c.get("tcp-keepalive").as_deref(), Some("300"));
+        assert_eq!(
+            c.get("client-query-buffer-limit").as_deref(),
+            Some("1073741824")
+        );
+        let reason = |r: Result<(), ConfigError>| match r {
+            Err(ConfigError::Invalid(_, reason)) => reason,
+            other => panic!("expected Invalid, got {other:?}"),
+        };
+        assert_eq!(
+            reason(c.set("timeout", "-1", true)),
+            "argument must be between 0 and 2147483647 inclusive"
+        );
+        assert_eq!(
+            reason(c.set("tcp-keepalive", "x", true)),
+            "argument couldn't be parsed into an integer"
+        );
+        assert_eq!(
+            reason(c.set("protected-mode", "maybe", true)),
+            "argument must be 'yes' or 'no'"
+        );
+        assert_eq!(
+            reason(c.set("client-query-buffer-limit", "1", true)),
+            "argument must be between 1048576 and 9223372036854775807 inclusive"
+        );
+        assert_eq!(
+            reason(c.set("client-query-buffer-limit", "1x", true)),
+            "argument must be a memory value"
+        );
+        assert_eq!(c.set("protected-mode", "NO", true), Ok(()));
+        assert_eq!(c.set("timeout", "7", true), Ok(()));
+        assert_eq!(c.get("timeout").as_deref(), Some("7"));
     }
 }
