@@ -339,3 +339,40 @@ async fn a_client_past_the_query_buffer_limit_is_closed_without_a_reply() {
     let len: i64 = cmd(&mut con, &["STRLEN", "k"]).await.unwrap();
     assert_eq!(len, 900_000);
 }
+
+#[tokio::test]
+async fn a_blocked_client_past_the_query_buffer_limit_is_closed() {
+    let srv = TestServer::start().await;
+    let mut con = srv.client().await;
+    let _: () = cmd(
+        &mut con,
+        &["CONFIG", "SET", "client-query-buffer-limit", "1mb"],
+    )
+    .await
+    .unwrap();
+    let mut stream = TcpStream::connect(srv.addr).await.unwrap();
+    stream
+        .write_all(b"*6\r\n$5\r\nXREAD\r\n$5\r\nBLOCK\r\n$1\r\n0\r\n$7\r\nSTREAMS\r\n$1\r\ns\r\n$1\r\n$\r\n")
+        .await
+        .unwrap();
+    wait_until_blocked(&srv).await;
+    let mut more = b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$2097152\r\n".to_vec();
+    more.extend(std::iter::repeat_n(b'x', 1_200_000));
+    let _ = stream.write_all(&more).await;
+    let mut got = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut got)).await;
+    assert!(
+        matches!(read, Ok(Ok(_)) | Ok(Err(_))),
+        "not closed within 10 s"
+    );
+    assert_eq!(got, b"", "closed without a reply");
+    assert_eq!(
+        stats(&mut con).await["client_query_buffer_limit_disconnections"],
+        "1"
+    );
+    let list: String = cmd(&mut con, &["CLIENT", "LIST"]).await.unwrap();
+    assert!(
+        !list.contains(" flags=b "),
+        "its wait was cancelled: {list}"
+    );
+}
