@@ -130,3 +130,70 @@ def test_query_buffer_past_the_limit_closes_without_a_reply(kind, start_server):
             got += data
         assert got == b""
     assert c.strlen("k") == 900_000
+
+
+def non_loopback_ipv4():
+    """A global IPv4 address of this machine, or None."""
+    import subprocess
+    try:
+        out = subprocess.run(["ip", "-4", "-o", "addr", "show", "scope", "global"],
+                             capture_output=True, text=True, timeout=5).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    for line in out.splitlines():
+        words = line.split()
+        if "inet" in words:
+            return words[words.index("inet") + 1].split("/")[0]
+    return None
+
+
+def exchange_from(source, srv, payload):
+    """Connects to the server's loopback port from `source` (an address of
+    this machine, so the traffic stays local; the server sees a non-loopback
+    peer), sends `payload`, returns everything until the server closes or
+    goes quiet for a moment."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.bind((source, 0))
+        s.settimeout(5)
+        s.connect((srv.host, srv.port))
+        s.sendall(payload)
+        got = b""
+        s.settimeout(0.5)
+        while True:
+            try:
+                data = s.recv(65536)
+            except socket.timeout:
+                return got, False
+            except ConnectionResetError:
+                return got, True
+            if not data:
+                return got, True
+            got += data
+    finally:
+        s.close()
+
+
+DENIED = (b"-DENIED Redis is running in protected mode because protected mode is "
+          b"enabled and no password is set for the default user. In this mode "
+          b"connections are only accepted from the loopback interface.")
+
+
+def test_protected_mode_refuses_non_loopback_peers(kind, start_server):
+    source = non_loopback_ipv4()
+    if source is None:
+        pytest.skip("this machine has no non-loopback IPv4 address to connect from")
+    srv = start_server(kind)
+    c = srv.client()
+    got, closed = exchange_from(source, srv, b"PING\r\n")
+    assert got.startswith(DENIED) and got.endswith(b"\r\n"), got
+    assert closed
+    assert c.info("stats")["rejected_connections"] == 1
+    c.config_set("requirepass", "pw")
+    got, closed = exchange_from(source, srv, b"PING\r\n")
+    assert got.startswith(b"-NOAUTH"), got
+    c.execute_command("AUTH", "pw")
+    c.config_set("requirepass", "")
+    c.config_set("protected-mode", "no")
+    got, closed = exchange_from(source, srv, b"PING\r\n")
+    assert got == b"+PONG\r\n"
