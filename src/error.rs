@@ -116,6 +116,11 @@ pub const OFFSET_OUT_OF_RANGE: CommandError =
 pub const DEBUG_DISABLED: CommandError = CommandError::new_static(
     "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.",
 );
+/// A non-loopback client refused by protected mode. The first two
+/// sentences are Redis's, so tools that recognise its refusal recognise
+/// this one; the advice names only what Sluice supports (it has no CONFIG
+/// REWRITE). Sent raw, followed by closing the connection.
+pub const PROTECTED_MODE: &str = "DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. To accept clients from other hosts, do one of the following: 1) from a loopback connection, send 'CONFIG SET protected-mode no' (and make sure the server cannot be reached from the internet); 2) restart Sluice with '--protected-mode no', or with 'protected-mode no' in its configuration file; 3) set a password for the default user (requirepass).";
 /// Too many connections.
 pub const MAX_CLIENTS: CommandError = CommandError::new_static("ERR max number of clients reached");
 /// CONFIG SET of a tls-* parameter whose files could not be loaded (the

@@ -264,6 +264,18 @@ pub struct Config {
     pub client_output_buffer_limit: OutputBufferLimits,
     /// TLS listener and certificates.
     pub tls: TlsConfig,
+    /// Refuse clients from non-loopback addresses while no password is set
+    /// (`protected-mode`).
+    pub protected_mode: bool,
+    /// Close clients idle for longer than this many seconds; 0 never
+    /// (`timeout`). Subscribers and blocked clients are exempt.
+    pub timeout: u64,
+    /// TCP keepalive idle time of accepted sockets, in seconds; 0 leaves
+    /// keepalive off (`tcp-keepalive`).
+    pub tcp_keepalive: u64,
+    /// Most bytes a client's unprocessed requests may hold before the
+    /// client is closed (`client-query-buffer-limit`).
+    pub client_query_buffer_limit: usize,
 }
 
 impl Default for Config {
@@ -291,6 +303,10 @@ impl Default for Config {
             auto_aof_rewrite_min_size: 64 * 1024 * 1024,
             client_output_buffer_limit: OutputBufferLimits::default(),
             tls: TlsConfig::default(),
+            protected_mode: true,
+            timeout: 0,
+            tcp_keepalive: 300,
+            client_query_buffer_limit: 1024 * 1024 * 1024,
         }
     }
 }
@@ -328,6 +344,10 @@ pub const PARAMS: &[&str] = &[
     "tls-protocols",
     "tls-ciphersuites",
     "tls-ciphers",
+    "protected-mode",
+    "timeout",
+    "tcp-keepalive",
+    "client-query-buffer-limit",
 ];
 
 /// Parameters fixed once the server runs.
@@ -360,12 +380,9 @@ pub const IGNORED: &[&str] = &[
     "logfile",
     "daemonize",
     "appendonly",
-    "protected-mode",
     "pidfile",
     "supervised",
     "tcp-backlog",
-    "timeout",
-    "tcp-keepalive",
     "always-show-logo",
     "appendfilename",
     "dbfilename",
@@ -663,6 +680,31 @@ impl Config {
                 }
                 self.tls.ciphers = suites;
             }
+            "protected-mode" => {
+                self.protected_mode = match value.to_ascii_lowercase().as_str() {
+                    "yes" => true,
+                    "no" => false,
+                    _ => return Err(invalid("argument must be 'yes' or 'no'")),
+                }
+            }
+            "timeout" => {
+                self.timeout =
+                    integer_in(value, 0, i32::MAX as i64).map_err(|e| invalid(&e))? as u64
+            }
+            "tcp-keepalive" => {
+                self.tcp_keepalive =
+                    integer_in(value, 0, i32::MAX as i64).map_err(|e| invalid(&e))? as u64
+            }
+            "client-query-buffer-limit" => {
+                let n = parse_memory(value)
+                    .ok_or_else(|| invalid("argument must be a memory value"))?;
+                if n < 1024 * 1024 || n > i64::MAX as u64 {
+                    return Err(invalid(
+                        "argument must be between 1048576 and 9223372036854775807 inclusive",
+                    ));
+                }
+                self.client_query_buffer_limit = usize::try_from(n).unwrap_or(usize::MAX);
+            }
             _ => unreachable!("every name in PARAMS is handled"),
         }
         Ok(())
@@ -726,6 +768,10 @@ impl Config {
             "tls-protocols" => self.tls.protocols_text.clone(),
             "tls-ciphersuites" => self.tls.ciphersuites.join(":"),
             "tls-ciphers" => self.tls.ciphers.join(":"),
+            "protected-mode" => if self.protected_mode { "yes" } else { "no" }.into(),
+            "timeout" => self.timeout.to_string(),
+            "tcp-keepalive" => self.tcp_keepalive.to_string(),
+            "client-query-buffer-limit" => self.client_query_buffer_limit.to_string(),
             "enable-debug-command" => match self.enable_debug_command {
                 DebugCommand::No => "no",
                 DebugCommand::Yes => "yes",
@@ -908,6 +954,19 @@ pub struct Cli {
     /// TLS 1.2 ciphers allowed, colon-separated OpenSSL names [default: all].
     #[arg(long = "tls-ciphers")]
     pub tls_ciphers: Option<String>,
+    /// Refuse non-loopback clients while no password is set: yes or no
+    /// [default: yes].
+    #[arg(long = "protected-mode")]
+    pub protected_mode: Option<String>,
+    /// Close clients idle this many seconds; 0 never [default: 0].
+    #[arg(long)]
+    pub timeout: Option<String>,
+    /// TCP keepalive idle time in seconds; 0 off [default: 300].
+    #[arg(long = "tcp-keepalive")]
+    pub tcp_keepalive: Option<String>,
+    /// Close a client whose unprocessed requests exceed this [default: 1gb].
+    #[arg(long = "client-query-buffer-limit")]
+    pub client_query_buffer_limit: Option<String>,
     /// Redis options Sluice does not need, accepted with a warning.
     #[arg(long, hide = true, allow_hyphen_values = true)]
     pub save: Option<String>,
@@ -917,8 +976,6 @@ pub struct Cli {
     pub daemonize: Option<String>,
     #[arg(long, hide = true)]
     pub appendonly: Option<String>,
-    #[arg(long = "protected-mode", hide = true)]
-    pub protected_mode: Option<String>,
     #[arg(long, hide = true)]
     pub pidfile: Option<String>,
 }
@@ -964,11 +1021,14 @@ impl Cli {
             ("tls-protocols", self.tls_protocols),
             ("tls-ciphersuites", self.tls_ciphersuites),
             ("tls-ciphers", self.tls_ciphers),
+            ("protected-mode", self.protected_mode),
+            ("timeout", self.timeout),
+            ("tcp-keepalive", self.tcp_keepalive),
+            ("client-query-buffer-limit", self.client_query_buffer_limit),
             ("save", self.save),
             ("logfile", self.logfile),
             ("daemonize", self.daemonize),
             ("appendonly", self.appendonly),
-            ("protected-mode", self.protected_mode),
             ("pidfile", self.pidfile),
         ];
         for (name, value) in flags {
@@ -1073,5 +1133,60 @@ mod tests {
         );
         assert_eq!(c.get("tls-ciphers").unwrap(), "ECDHE-RSA-AES128-GCM-SHA256");
         assert!(c.set("tls-ciphers", "HIGH:!aNULL", true).is_err());
+    }
+
+    #[test]
+    fn connection_hygiene_parameters() {
+        let cli = Cli::parse_from([
+            "sluice-server",
+            "--timeout",
+            "5",
+            "--tcp-keepalive",
+            "0",
+            "--protected-mode",
+            "no",
+            "--client-query-buffer-limit",
+            "2mb",
+        ]);
+        let (c, warnings) = cli.into_config().unwrap();
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!((c.timeout, c.tcp_keepalive), (5, 0));
+        assert!(!c.protected_mode);
+        assert_eq!(c.client_query_buffer_limit, 2 * 1024 * 1024);
+
+        let mut c = Config::default();
+        assert_eq!(c.get("protected-mode").as_deref(), Some("yes"));
+        assert_eq!(c.get("tcp-keepalive").as_deref(), Some("300"));
+        assert_eq!(
+            c.get("client-query-buffer-limit").as_deref(),
+            Some("1073741824")
+        );
+        let reason = |r: Result<(), ConfigError>| match r {
+            Err(ConfigError::Invalid(_, reason)) => reason,
+            other => panic!("expected Invalid, got {other:?}"),
+        };
+        assert_eq!(
+            reason(c.set("timeout", "-1", true)),
+            "argument must be between 0 and 2147483647 inclusive"
+        );
+        assert_eq!(
+            reason(c.set("tcp-keepalive", "x", true)),
+            "argument couldn't be parsed into an integer"
+        );
+        assert_eq!(
+            reason(c.set("protected-mode", "maybe", true)),
+            "argument must be 'yes' or 'no'"
+        );
+        assert_eq!(
+            reason(c.set("client-query-buffer-limit", "1", true)),
+            "argument must be between 1048576 and 9223372036854775807 inclusive"
+        );
+        assert_eq!(
+            reason(c.set("client-query-buffer-limit", "1x", true)),
+            "argument must be a memory value"
+        );
+        assert_eq!(c.set("protected-mode", "NO", true), Ok(()));
+        assert_eq!(c.set("timeout", "7", true), Ok(()));
+        assert_eq!(c.get("timeout").as_deref(), Some("7"));
     }
 }

@@ -59,6 +59,15 @@ impl RequestDecoder {
         Self::default()
     }
 
+    /// Bytes of the request in progress already taken out of the read
+    /// buffer: the arguments read so far. With what is still in the
+    /// buffer, this is the client's query buffer (`client-query-buffer-limit`).
+    pub fn held_bytes(&self) -> usize {
+        self.partial
+            .as_ref()
+            .map_or(0, |(_, args)| args.iter().map(|a| a.len()).sum())
+    }
+
     /// Decodes the next complete request from `buf`, consuming its bytes.
     ///
     /// Returns `Ok(None)` when more bytes are needed. Empty requests (`*0`,

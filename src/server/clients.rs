@@ -77,6 +77,12 @@ impl ClientHandle {
         self.last_cmd.store(command_id + 1, Ordering::Relaxed);
     }
 
+    /// Records activity other than a command: a reply written, a blocked
+    /// command served (see `timeout`).
+    pub fn mark_active(&self, now: i64) {
+        self.last_interaction_ms.store(now, Ordering::Relaxed);
+    }
+
     /// Last interaction time, Unix ms.
     pub fn last_interaction_ms(&self) -> i64 {
         self.last_interaction_ms.load(Ordering::Relaxed)

@@ -10,7 +10,7 @@ use bytes::BytesMut;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
-use tracing::debug;
+use tracing::{debug, warn};
 
 use super::{blocking, dispatch, AfterLock, ClientHandle, Session, Shared};
 use crate::config::FsyncPolicy;
@@ -68,6 +68,24 @@ pub async fn serve<S: Transport>(
         let _ = stream.flush().await;
         return;
     }
+    let refused = {
+        let config = shared.config.read().expect("config lock");
+        super::refused_by_protected_mode(&config, peer)
+    };
+    if refused {
+        shared
+            .stats
+            .rejected_connections
+            .fetch_add(1, Ordering::Relaxed);
+        let mut out = BytesMut::new();
+        out.extend_from_slice(b"-");
+        out.extend_from_slice(error::PROTECTED_MODE.as_bytes());
+        out.extend_from_slice(b"\r\n");
+        let _ = stream.write_all(&out).await;
+        let _ = stream.shutdown().await;
+        shared.clients.unregister(id);
+        return;
+    }
     // The server kills every registered client when it stops; one that
     // registered after that sweep sees the flag here.
     if *shutdown.borrow() {
@@ -83,11 +101,10 @@ pub async fn serve<S: Transport>(
     let mut wbuf = BytesMut::with_capacity(READ_CHUNK);
 
     'conn: loop {
-        let max_bulk_len = shared
-            .config
-            .read()
-            .expect("config lock")
-            .proto_max_bulk_len;
+        let (max_bulk_len, query_limit) = {
+            let config = shared.config.read().expect("config lock");
+            (config.proto_max_bulk_len, config.client_query_buffer_limit)
+        };
         let mut closing = false;
         loop {
             let limits = Limits {
@@ -117,6 +134,7 @@ pub async fn serve<S: Transport>(
                         .await;
                         match waited {
                             Some((served, lsn)) => {
+                                handle.mark_active(shared.clock.now_ms());
                                 // Messages that arrived while it waited go
                                 // before the reply, as Redis writes them
                                 // to a blocked client at once.
@@ -193,6 +211,10 @@ pub async fn serve<S: Transport>(
                 Ok(0) | Err(_) => break 'conn,
                 Ok(n) => {
                     shared.stats.total_net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
+                    if rbuf.len() + decoder.held_bytes() > query_limit {
+                        query_buffer_overrun(&shared, &handle, &rbuf);
+                        break 'conn;
+                    }
                 }
             },
             _ = handle.pubsub.notified(), if listening => {}
@@ -287,8 +309,26 @@ async fn flush_replies(
         }
         wbuf.clear();
         session.handle.pubsub.written();
+        session.handle.mark_active(shared.clock.now_ms());
     }
     true
+}
+
+/// A client sent more than `client-query-buffer-limit` without completing
+/// its requests: logged as Redis logs it, counted, and closed without a
+/// reply.
+fn query_buffer_overrun(shared: &Shared, handle: &ClientHandle, rbuf: &[u8]) {
+    let start = &rbuf[..rbuf.len().min(64)];
+    warn!(
+        "Closing client that reached max query buffer length: id={} addr={} (qbuf initial bytes: {:?})",
+        handle.id,
+        handle.addr,
+        String::from_utf8_lossy(start)
+    );
+    shared
+        .stats
+        .query_buffer_disconnections
+        .fetch_add(1, Ordering::Relaxed);
 }
 
 fn cancel_wait(shared: &Shared, id: u64) {
@@ -338,6 +378,12 @@ async fn wait_blocked(
                 }
                 Ok(n) => {
                     shared.stats.total_net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
+                    let limit = shared.config.read().expect("config lock").client_query_buffer_limit;
+                    if rbuf.len() > limit {
+                        query_buffer_overrun(shared, handle, rbuf);
+                        cancel_wait(shared, id);
+                        return None;
+                    }
                 }
             },
             _ = handle.kill_signal.notified() => {

@@ -36,6 +36,8 @@ pub fn run(shared: &Shared, session: &mut Session, words: Vec<Bytes>) -> Reply {
     let lookup = match table.lookup(&words) {
         Ok(lookup) => lookup,
         Err(e) => {
+            // A complete request, even a refused one, is activity.
+            session.handle.mark_active(shared.clock.now_ms());
             // Arity errors count as rejected calls of a known command.
             if let Some(id) = table.find(&words[0]) {
                 reject_stat(shared, id, &words);

@@ -1,9 +1,11 @@
 //! The network server: listener, connections, shared state.
 
+mod admission;
 pub mod blocking;
 mod clients;
 mod connection;
 pub mod dispatch;
+mod idle;
 pub mod pubsub;
 mod session;
 mod stats;
@@ -18,7 +20,9 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tracing::{debug, error, info, warn};
 
+pub use admission::refused_by_protected_mode;
 pub use clients::{ClientHandle, ClientNames, ClientRegistry};
+pub use idle::close_idle;
 pub use session::{AfterLock, Multi, Queued, Session};
 pub use stats::{CommandStat, Stats};
 
@@ -281,6 +285,7 @@ impl Server {
         }
         let sweeper = tokio::spawn(expire_sweep(shared.clone(), shutdown_rx.clone()));
         let checkpointer = tokio::spawn(auto_checkpoint(shared.clone()));
+        let idle_sweeper = tokio::spawn(idle::sweep(shared.clone(), shutdown_rx.clone()));
         let mut acceptors = Vec::new();
         for (listener, is_tls) in listeners {
             acceptors.push(tokio::spawn(accept_loop(
@@ -301,6 +306,7 @@ impl Server {
         }
         sweeper.abort();
         checkpointer.abort();
+        idle_sweeper.abort();
         for client in shared.clients.snapshot() {
             client.kill();
         }
@@ -332,6 +338,10 @@ async fn accept_loop(
             .stats
             .total_connections_received
             .fetch_add(1, Ordering::Relaxed);
+        let keepalive = shared.config.read().expect("config lock").tcp_keepalive;
+        if let Err(e) = admission::set_keepalive(&stream, keepalive) {
+            warn!("can't set TCP keepalive for {peer}: {e}");
+        }
         let id = shared.next_client_id.fetch_add(1, Ordering::Relaxed);
         if !is_tls {
             tokio::spawn(connection::serve(

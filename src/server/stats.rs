@@ -24,8 +24,10 @@ pub struct CommandStat {
 pub struct Stats {
     /// Connections accepted.
     pub total_connections_received: AtomicU64,
-    /// Connections refused (maxclients).
+    /// Connections refused (maxclients, protected mode).
     pub rejected_connections: AtomicU64,
+    /// Clients closed for exceeding `client-query-buffer-limit`.
+    pub query_buffer_disconnections: AtomicU64,
     /// Commands run.
     pub total_commands_processed: AtomicU64,
     /// Bytes read from clients.
@@ -52,6 +54,7 @@ impl Stats {
         Stats {
             total_connections_received: AtomicU64::new(0),
             rejected_connections: AtomicU64::new(0),
+            query_buffer_disconnections: AtomicU64::new(0),
             total_commands_processed: AtomicU64::new(0),
             total_net_input_bytes: AtomicU64::new(0),
             total_net_output_bytes: AtomicU64::new(0),
@@ -93,6 +96,7 @@ impl Stats {
         for counter in [
             &self.total_connections_received,
             &self.rejected_connections,
+            &self.query_buffer_disconnections,
             &self.total_commands_processed,
             &self.total_net_input_bytes,
             &self.total_net_output_bytes,

@@ -80,8 +80,34 @@ impl TestServer {
         clock: Clock,
         disk: Arc<dyn sluice::storage::io::Disk>,
     ) -> Result<TestServer, sluice::server::BindError> {
-        config.port = 0;
         config.bind = vec!["127.0.0.1".into()];
+        Self::launch(dir, config, clock, disk).await
+    }
+
+    /// A server listening on every IPv4 address of this machine
+    /// (`0.0.0.0`, port 0), for tests of clients that connect from a
+    /// non-loopback address; otherwise as [`TestServer::start_with`].
+    pub async fn start_on_all_interfaces(mut config: Config) -> TestServer {
+        config.bind = vec!["0.0.0.0".into()];
+        let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
+        Self::launch(
+            dir,
+            &mut config,
+            Clock::system(),
+            Arc::new(sluice::storage::io::RealDisk),
+        )
+        .await
+        .expect("server starts")
+    }
+
+    /// Starts a server on `config.bind`, port 0, in `dir`.
+    async fn launch(
+        dir: Arc<tempfile::TempDir>,
+        config: &mut Config,
+        clock: Clock,
+        disk: Arc<dyn sluice::storage::io::Disk>,
+    ) -> Result<TestServer, sluice::server::BindError> {
+        config.port = 0;
         config.dir = dir.path().to_path_buf();
         let server = Server::bind_with_disk(config.clone(), clock.clone(), disk).await?;
         let addr = server.local_addr();
@@ -202,6 +228,14 @@ pub struct RawClient {
 }
 
 impl RawClient {
+    /// Wraps a connection the test made itself (from a chosen address).
+    pub fn from_stream(stream: TcpStream) -> RawClient {
+        RawClient {
+            stream,
+            buf: BytesMut::new(),
+        }
+    }
+
     /// Sends bytes as they are.
     pub async fn send(&mut self, bytes: &[u8]) {
         self.stream.write_all(bytes).await.expect("write");

@@ -300,6 +300,11 @@ fn info_section(ctx: &mut Ctx<'_>, name: &str, out: &mut String) {
             field(out, "pubsubshard_channels", shard);
             field(
                 out,
+                "client_query_buffer_limit_disconnections",
+                load(&stats.query_buffer_disconnections),
+            );
+            field(
+                out,
                 "client_output_buffer_limit_disconnections",
                 load(&shared.pubsub.obuf_disconnections),
             );
