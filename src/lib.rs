@@ -2,6 +2,8 @@
 //!
 //! # A map of the crate
 //!
+//! - [`acl`]: users, their permissions, the check before each command,
+//!   ACL LOG and the ACL file.
 //! - [`config`]: command-line flags, redis.conf files, CONFIG GET/SET.
 //! - [`server`]: the listener, one task per connection
 //!   (`server::connection`), the shared state ([`server::Shared`]), and
@@ -29,6 +31,7 @@
 //! order and writes all the replies with one write (pipelining). Only
 //! execution holds the keyspace lock, so commands form one total order.
 
+pub mod acl;
 pub mod clock;
 pub mod commands;
 pub mod config;

@@ -428,7 +428,7 @@ impl Execute for List {
 
 /// One CLIENT LIST line, with Redis's fields. Buffer and memory figures
 /// Sluice does not track per client are reported as 0.
-fn describe(client: &ClientHandle, now: i64, blocked: bool) -> String {
+pub(crate) fn describe(client: &ClientHandle, now: i64, blocked: bool) -> String {
     let names = client.names.lock().expect("names lock").clone();
     let text = |v: &Option<Bytes>| {
         v.as_ref()
@@ -462,7 +462,7 @@ fn describe(client: &ClientHandle, now: i64, blocked: bool) -> String {
     // omem: pub/sub output queued and not yet written to the socket.
     let omem = ps.pending_bytes();
     format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={flags} db={} sub={sub} psub={psub} ssub={ssub} multi={multi} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem={omem} tot-mem=0 events=r cmd={cmd} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={flags} db={} sub={sub} psub={psub} ssub={ssub} multi={multi} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem={omem} tot-mem=0 events=r cmd={cmd} user={} redir=-1 resp={} lib-name={} lib-ver={}",
         client.id,
         client.addr,
         client.laddr,
@@ -471,6 +471,10 @@ fn describe(client: &ClientHandle, now: i64, blocked: bool) -> String {
         (now - client.created_ms).max(0) / 1000,
         (now - client.last_interaction_ms()).max(0) / 1000,
         client.db(),
+        names
+            .user
+            .as_ref()
+            .map_or("default".into(), |u| String::from_utf8_lossy(u)),
         client.resp(),
         text(&names.lib_name),
         text(&names.lib_ver),

@@ -121,6 +121,9 @@ pub struct Config {
     pub appendfsync: FsyncPolicy,
     /// Password of the default user, if any.
     pub requirepass: Option<Bytes>,
+    /// The ACL file (`aclfile`): users are loaded from it at start-up and
+    /// by ACL LOAD, and written by ACL SAVE.
+    pub aclfile: Option<PathBuf>,
     /// Most clients connected at once.
     pub maxclients: usize,
     /// Threads that serve clients (read, parse, run, write); Redis's
@@ -169,6 +172,7 @@ impl Default for Config {
             dir: PathBuf::from("./sluice-data"),
             appendfsync: FsyncPolicy::EverySec,
             requirepass: None,
+            aclfile: None,
             maxclients: 10000,
             io_threads: 1,
             databases: 16,

@@ -1,0 +1,114 @@
+//! The ACL file (`aclfile`): one `user <name> <rules...>` line per user,
+//! as ACL LIST prints them. ACL SAVE writes it (to a temporary file,
+//! fsynced, then renamed over the old one, and the directory fsynced);
+//! ACL LOAD and start-up read it, all or nothing.
+//!
+//! Words are split on spaces; names and rules are taken as bytes. Blank
+//! lines and lines starting with `#` are skipped.
+
+use std::io::Write;
+use std::path::Path;
+
+use bytes::Bytes;
+
+use super::user::User;
+
+/// Why an ACL file (or `user` config lines) was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum AclFileError {
+    /// Reading or writing failed.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    /// A line that is not a valid user definition.
+    #[error("/{path}:{line}: {reason}. ")]
+    Line {
+        /// The file.
+        path: String,
+        /// 1-based line number.
+        line: usize,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// Parses one `user <name> <rules...>` definition (the words after
+/// `user`, split already).
+pub fn parse_user(words: &[&[u8]]) -> Result<User, String> {
+    let (name, rules) = words
+        .split_first()
+        .ok_or_else(|| "the user name is missing".to_string())?;
+    if name.contains(&b' ') {
+        return Err("Usernames can't contain spaces or null characters".into());
+    }
+    let mut user = User::new(Bytes::copy_from_slice(name));
+    for rule in rules {
+        user.apply(rule).map_err(|e| {
+            format!(
+                "Error in user declaration '{}': {}",
+                String::from_utf8_lossy(rule),
+                e.text()
+            )
+        })?;
+    }
+    Ok(user)
+}
+
+/// Parses the text of an ACL file.
+pub fn parse(path: &str, text: &[u8]) -> Result<Vec<User>, AclFileError> {
+    let mut users: Vec<User> = Vec::new();
+    for (n, line) in text.split(|&b| b == b'\n').enumerate() {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let words: Vec<&[u8]> = line
+            .split(|&b| b == b' ')
+            .filter(|w| !w.is_empty())
+            .collect();
+        let err = |reason: String| AclFileError::Line {
+            path: path.to_string(),
+            line: n + 1,
+            reason,
+        };
+        match words.first() {
+            None => continue,
+            Some(w) if w.starts_with(b"#") => continue,
+            Some(w) if *w == b"user" => {}
+            Some(_) => return Err(err("should start with user keyword".into())),
+        }
+        let user = parse_user(&words[1..]).map_err(err)?;
+        if users.iter().any(|u| u.name == user.name) {
+            return Err(err(format!(
+                "Duplicate user '{}' found",
+                String::from_utf8_lossy(&user.name)
+            )));
+        }
+        users.push(user);
+    }
+    Ok(users)
+}
+
+/// Reads and parses an ACL file.
+pub fn load(path: &Path) -> Result<Vec<User>, AclFileError> {
+    let text = std::fs::read(path)?;
+    parse(&path.display().to_string(), &text)
+}
+
+/// Writes every user to `path`, atomically.
+pub fn save(path: &Path, users: &[std::sync::Arc<User>]) -> Result<(), AclFileError> {
+    let mut text = Vec::new();
+    for user in users {
+        text.extend_from_slice(&user.describe());
+        text.push(b'\n');
+    }
+    let tmp = path.with_extension("tmp-acl");
+    {
+        let mut file = std::fs::File::create(&tmp)?;
+        file.write_all(&text)?;
+        file.sync_all()?;
+    }
+    std::fs::rename(&tmp, path)?;
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::File::open(dir)?.sync_all()?;
+    Ok(())
+}

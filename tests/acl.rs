@@ -1,0 +1,415 @@
+//! ACL users: rules, AUTH and HELLO AUTH, the permission check with
+//! Redis's NOPERM texts, ACL LOG and INFO counters, and the ACL file.
+
+mod common;
+
+use common::{cmd, err_text, TestServer};
+use redis::Value;
+
+async fn ok(con: &mut redis::aio::MultiplexedConnection, args: &[&str]) {
+    let reply: String = cmd(con, args).await.unwrap();
+    assert_eq!(reply, "OK", "{args:?}");
+}
+
+async fn err(con: &mut redis::aio::MultiplexedConnection, args: &[&str]) -> String {
+    err_text(&cmd::<Value>(con, args).await.unwrap_err())
+}
+
+const WORKER: &[&str] = &[
+    "ACL",
+    "SETUSER",
+    "worker",
+    "on",
+    ">pw",
+    "~jobs:*",
+    "+xreadgroup",
+    "+xack",
+    "+ping",
+];
+
+#[tokio::test]
+async fn worker_reads_and_acks_only_its_streams() {
+    let srv = TestServer::start().await;
+    let mut admin = srv.client().await;
+    ok(&mut admin, WORKER).await;
+    let _: String = cmd(&mut admin, &["XADD", "jobs:1", "1-1", "task", "a"])
+        .await
+        .unwrap();
+    let _: String = cmd(&mut admin, &["XADD", "other", "1-1", "task", "a"])
+        .await
+        .unwrap();
+    ok(&mut admin, &["XGROUP", "CREATE", "jobs:1", "g", "0"]).await;
+    ok(&mut admin, &["XGROUP", "CREATE", "other", "g", "0"]).await;
+
+    let mut worker = srv.connect_as("worker", "pw").await;
+    let read: Value = cmd(
+        &mut worker,
+        &["XREADGROUP", "GROUP", "g", "c", "STREAMS", "jobs:1", ">"],
+    )
+    .await
+    .unwrap();
+    assert!(
+        matches!(read, Value::Array(ref streams) if streams.len() == 1),
+        "{read:?}"
+    );
+    let acked: i64 = cmd(&mut worker, &["XACK", "jobs:1", "g", "1-1"])
+        .await
+        .unwrap();
+    assert_eq!(acked, 1);
+    let pong: String = cmd(&mut worker, &["PING"]).await.unwrap();
+    assert_eq!(pong, "PONG");
+
+    assert_eq!(
+        err(
+            &mut worker,
+            &["XREADGROUP", "GROUP", "g", "c", "STREAMS", "other", ">"]
+        )
+        .await,
+        "NOPERM No permissions to access a key"
+    );
+    assert_eq!(
+        err(&mut worker, &["XACK", "other", "g", "1-1"]).await,
+        "NOPERM No permissions to access a key"
+    );
+    assert_eq!(
+        err(&mut worker, &["GET", "jobs:1"]).await,
+        "NOPERM User worker has no permissions to run the 'get' command"
+    );
+    assert_eq!(
+        err(&mut worker, &["CLIENT", "ID"]).await,
+        "NOPERM User worker has no permissions to run the 'client|id' command"
+    );
+    // The other stream's pending entry is untouched.
+    let pending: Value = cmd(&mut admin, &["XPENDING", "other", "g"]).await.unwrap();
+    assert!(
+        matches!(pending, Value::Array(ref p) if p[0] == Value::Int(0)),
+        "{pending:?}"
+    );
+}
+
+#[tokio::test]
+async fn getuser_and_list_describe_the_rules() {
+    let srv = TestServer::start().await;
+    let mut con = srv.client().await;
+    ok(
+        &mut con,
+        &[
+            "ACL",
+            "SETUSER",
+            "u",
+            "on",
+            ">pw",
+            "~a:*",
+            "%R~r:*",
+            "&ch:*",
+            "+@read",
+            "-get",
+            "+client|id",
+        ],
+    )
+    .await;
+    let user: Vec<Value> = cmd(&mut con, &["ACL", "GETUSER", "u"]).await.unwrap();
+    let text = |v: &Value| match v {
+        Value::BulkString(b) => String::from_utf8(b.clone()).unwrap(),
+        other => panic!("not a bulk string: {other:?}"),
+    };
+    let fields: Vec<String> = user.iter().step_by(2).map(text).collect();
+    assert_eq!(
+        fields,
+        [
+            "flags",
+            "passwords",
+            "commands",
+            "keys",
+            "channels",
+            "selectors"
+        ]
+    );
+    assert_eq!(
+        user[1],
+        Value::Array(vec![Value::BulkString(b"on".to_vec())])
+    );
+    let hash = "30c952fab122c3f9759f02a6d95c3758b246b4fee239957b2d4fee46e26170c4";
+    assert_eq!(user[3], Value::Array(vec![Value::BulkString(hash.into())]));
+    assert_eq!(text(&user[5]), "-@all +@read -get +client|id");
+    assert_eq!(text(&user[7]), "~a:* %R~r:*");
+    assert_eq!(text(&user[9]), "&ch:*");
+    let list: Vec<String> = cmd(&mut con, &["ACL", "LIST"]).await.unwrap();
+    assert_eq!(
+        list,
+        [
+            "user default on nopass ~* &* +@all".to_string(),
+            format!(
+                "user u on #{hash} ~a:* %R~r:* resetchannels &ch:* -@all +@read -get +client|id"
+            ),
+        ]
+    );
+    let users: Vec<String> = cmd(&mut con, &["ACL", "USERS"]).await.unwrap();
+    assert_eq!(users, ["default", "u"]);
+    let missing: Value = cmd(&mut con, &["ACL", "GETUSER", "nobody"]).await.unwrap();
+    assert_eq!(missing, Value::Nil);
+    assert_eq!(
+        err(&mut con, &["ACL", "SETUSER", "u", "+nosuch"]).await,
+        "ERR Error in ACL SETUSER modifier '+nosuch': Unknown command or category name in ACL"
+    );
+    assert_eq!(
+        err(&mut con, &["ACL", "SETUSER", "u", "bogus"]).await,
+        "ERR Error in ACL SETUSER modifier 'bogus': Syntax error"
+    );
+    assert_eq!(
+        err(&mut con, &["ACL", "DELUSER", "default"]).await,
+        "ERR The 'default' user cannot be removed"
+    );
+    let removed: i64 = cmd(&mut con, &["ACL", "DELUSER", "u", "nobody"])
+        .await
+        .unwrap();
+    assert_eq!(removed, 1);
+}
+
+#[tokio::test]
+async fn auth_and_hello_auth() {
+    let srv = TestServer::start().await;
+    let mut admin = srv.client().await;
+    ok(
+        &mut admin,
+        &[
+            "ACL", "SETUSER", "alice", "on", ">secret", "allkeys", "+@all",
+        ],
+    )
+    .await;
+    ok(
+        &mut admin,
+        &[
+            "ACL", "SETUSER", "bob", "off", ">secret", "allkeys", "+@all",
+        ],
+    )
+    .await;
+    let mut raw = srv.raw().await;
+    assert_eq!(
+        raw.request(b"AUTH alice wrong\r\n").await,
+        "-WRONGPASS invalid username-password pair or user is disabled.\r\n"
+    );
+    assert_eq!(
+        raw.request(b"AUTH bob secret\r\n").await,
+        "-WRONGPASS invalid username-password pair or user is disabled.\r\n"
+    );
+    assert_eq!(raw.request(b"AUTH alice secret\r\n").await, "+OK\r\n");
+    assert_eq!(raw.request(b"ACL WHOAMI\r\n").await, "$5\r\nalice\r\n");
+    let hello = raw.request(b"HELLO 2 AUTH nobody x\r\n").await;
+    assert!(hello.starts_with("-WRONGPASS"), "{hello}");
+    let hello = raw.request(b"HELLO 2 AUTH default anything\r\n").await;
+    assert!(hello.starts_with("*14\r\n"), "{hello}");
+    assert_eq!(raw.request(b"ACL WHOAMI\r\n").await, "$7\r\ndefault\r\n");
+    assert_eq!(
+        raw.request(b"AUTH pw\r\n").await,
+        "-ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?\r\n"
+    );
+}
+
+#[tokio::test]
+async fn requirepass_is_the_default_users_password() {
+    let mut config = common::test_config();
+    config.requirepass = Some("s3cret".into());
+    let srv = TestServer::start_with(config, sluice::clock::Clock::system()).await;
+    let mut raw = srv.raw().await;
+    assert_eq!(
+        raw.request(b"PING\r\n").await,
+        "-NOAUTH Authentication required.\r\n"
+    );
+    assert_eq!(raw.request(b"AUTH default s3cret\r\n").await, "+OK\r\n");
+    let mut con = srv.connect_as("default", "s3cret").await;
+    let list: Vec<String> = cmd(&mut con, &["ACL", "LIST"]).await.unwrap();
+    assert!(list[0].starts_with("user default on #"), "{list:?}");
+    ok(&mut con, &["CONFIG", "SET", "requirepass", ""]).await;
+    let mut fresh = srv.raw().await;
+    assert_eq!(fresh.request(b"PING\r\n").await, "+PONG\r\n");
+}
+
+#[tokio::test]
+async fn read_and_write_key_patterns() {
+    let srv = TestServer::start().await;
+    let mut admin = srv.client().await;
+    ok(
+        &mut admin,
+        &[
+            "ACL", "SETUSER", "rw", "on", "nopass", "+@all", "%R~r:*", "%W~w:*",
+        ],
+    )
+    .await;
+    let mut con = srv.connect_as("rw", "x").await;
+    let v: Option<String> = cmd(&mut con, &["GET", "r:1"]).await.unwrap();
+    assert_eq!(v, None);
+    ok(&mut con, &["SET", "w:1", "v"]).await;
+    assert_eq!(
+        err(&mut con, &["SET", "r:1", "v"]).await,
+        "NOPERM No permissions to access a key"
+    );
+    assert_eq!(
+        err(&mut con, &["GET", "w:1"]).await,
+        "NOPERM No permissions to access a key"
+    );
+    // INCR reads and writes: neither pattern alone allows it.
+    assert_eq!(
+        err(&mut con, &["INCR", "w:1"]).await,
+        "NOPERM No permissions to access a key"
+    );
+    let dry: String = cmd(&mut admin, &["ACL", "DRYRUN", "rw", "GET", "w:1"])
+        .await
+        .unwrap();
+    assert_eq!(dry, "User rw has no permissions to access the 'w:1' key");
+    let dry: String = cmd(&mut admin, &["ACL", "DRYRUN", "rw", "SET", "w:1", "x"])
+        .await
+        .unwrap();
+    assert_eq!(dry, "OK");
+}
+
+#[tokio::test]
+async fn channels_are_checked() {
+    let srv = TestServer::start().await;
+    let mut admin = srv.client().await;
+    ok(
+        &mut admin,
+        &["ACL", "SETUSER", "p", "on", "nopass", "+@all", "&jobs:*"],
+    )
+    .await;
+    let mut con = srv.connect_as("p", "x").await;
+    let n: i64 = cmd(&mut con, &["PUBLISH", "jobs:1", "m"]).await.unwrap();
+    assert_eq!(n, 0);
+    assert_eq!(
+        err(&mut con, &["PUBLISH", "other", "m"]).await,
+        "NOPERM No permissions to access a channel"
+    );
+    let dry: String = cmd(&mut admin, &["ACL", "DRYRUN", "p", "PUBLISH", "x", "m"])
+        .await
+        .unwrap();
+    assert_eq!(dry, "User p has no permissions to access the 'x' channel");
+}
+
+fn field<'a>(entry: &'a [Value], name: &str) -> &'a Value {
+    let i = entry
+        .iter()
+        .position(|v| *v == Value::BulkString(name.as_bytes().to_vec()))
+        .unwrap_or_else(|| panic!("no field {name}"));
+    &entry[i + 1]
+}
+
+#[tokio::test]
+async fn denials_and_failed_auths_are_logged_and_counted() {
+    let srv = TestServer::start().await;
+    let mut admin = srv.client().await;
+    ok(&mut admin, WORKER).await;
+    let mut raw = srv.raw().await;
+    for _ in 0..2 {
+        let r = raw.request(b"AUTH worker bad\r\n").await;
+        assert!(r.starts_with("-WRONGPASS"), "{r}");
+    }
+    assert_eq!(raw.request(b"AUTH worker pw\r\n").await, "+OK\r\n");
+    assert!(raw.request(b"GET jobs:1\r\n").await.starts_with("-NOPERM"));
+    assert!(raw
+        .request(b"XACK other g 1-1\r\n")
+        .await
+        .starts_with("-NOPERM"));
+
+    let log: Vec<Vec<Value>> = cmd(&mut admin, &["ACL", "LOG"]).await.unwrap();
+    assert_eq!(log.len(), 3);
+    let s = |v: &Value| match v {
+        Value::BulkString(b) => String::from_utf8(b.clone()).unwrap(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(s(field(&log[0], "reason")), "key");
+    assert_eq!(s(field(&log[0], "object")), "other");
+    assert_eq!(s(field(&log[1], "reason")), "command");
+    assert_eq!(s(field(&log[1], "object")), "get");
+    assert_eq!(s(field(&log[2], "reason")), "auth");
+    assert_eq!(s(field(&log[2], "object")), "AUTH");
+    assert_eq!(s(field(&log[2], "username")), "worker");
+    assert_eq!(s(field(&log[2], "context")), "toplevel");
+    assert_eq!(*field(&log[2], "count"), Value::Int(2));
+    assert_eq!(*field(&log[2], "entry-id"), Value::Int(0));
+    let info = s(field(&log[2], "client-info"));
+    assert!(info.contains("addr=127.0.0.1:"), "{info}");
+
+    let stats: String = cmd(&mut admin, &["INFO", "stats"]).await.unwrap();
+    for line in [
+        "acl_access_denied_auth:2",
+        "acl_access_denied_cmd:1",
+        "acl_access_denied_key:1",
+        "acl_access_denied_channel:0",
+    ] {
+        assert!(stats.contains(line), "{line} missing in {stats}");
+    }
+    ok(&mut admin, &["ACL", "LOG", "RESET"]).await;
+    let log: Vec<Value> = cmd(&mut admin, &["ACL", "LOG"]).await.unwrap();
+    assert!(log.is_empty());
+}
+
+#[tokio::test]
+async fn rules_change_live_and_deleted_users_are_disconnected() {
+    let srv = TestServer::start().await;
+    let mut admin = srv.client().await;
+    ok(
+        &mut admin,
+        &["ACL", "SETUSER", "u", "on", ">pw", "allkeys", "+get"],
+    )
+    .await;
+    let mut raw = srv.raw().await;
+    assert_eq!(raw.request(b"AUTH u pw\r\n").await, "+OK\r\n");
+    assert_eq!(raw.request(b"GET k\r\n").await, "$-1\r\n");
+    ok(&mut admin, &["ACL", "SETUSER", "u", "-get"]).await;
+    assert_eq!(
+        raw.request(b"GET k\r\n").await,
+        "-NOPERM User u has no permissions to run the 'get' command\r\n"
+    );
+    let n: i64 = cmd(&mut admin, &["ACL", "DELUSER", "u"]).await.unwrap();
+    assert_eq!(n, 1);
+    assert!(raw.closed().await);
+}
+
+#[tokio::test]
+async fn multi_checks_at_queue_time() {
+    let srv = TestServer::start().await;
+    let mut admin = srv.client().await;
+    ok(
+        &mut admin,
+        &[
+            "ACL", "SETUSER", "u", "on", ">pw", "allkeys", "+multi", "+exec", "+set",
+        ],
+    )
+    .await;
+    let mut raw = srv.raw().await;
+    assert_eq!(raw.request(b"AUTH u pw\r\n").await, "+OK\r\n");
+    assert_eq!(raw.request(b"MULTI\r\n").await, "+OK\r\n");
+    assert!(raw.request(b"GET k\r\n").await.starts_with("-NOPERM"));
+    assert!(raw.request(b"EXEC\r\n").await.starts_with("-EXECABORT"));
+    let log: Vec<Vec<Value>> = cmd(&mut admin, &["ACL", "LOG", "1"]).await.unwrap();
+    assert_eq!(
+        *field(&log[0], "context"),
+        Value::BulkString(b"multi".to_vec())
+    );
+}
+
+#[tokio::test]
+async fn cat_and_genpass() {
+    let srv = TestServer::start().await;
+    let mut con = srv.client().await;
+    let cats: Vec<String> = cmd(&mut con, &["ACL", "CAT"]).await.unwrap();
+    assert_eq!(&cats[..3], ["keyspace", "read", "write"]);
+    let stream: Vec<String> = cmd(&mut con, &["ACL", "CAT", "stream"]).await.unwrap();
+    assert!(stream.contains(&"xreadgroup".to_string()));
+    assert!(stream.contains(&"xgroup|create".to_string()));
+    assert!(!stream.contains(&"get".to_string()));
+    let dangerous: Vec<String> = cmd(&mut con, &["ACL", "CAT", "dangerous"]).await.unwrap();
+    assert!(dangerous.contains(&"flushall".to_string()));
+    assert!(dangerous.contains(&"acl|setuser".to_string()));
+    assert_eq!(
+        err(&mut con, &["ACL", "CAT", "nosuch"]).await,
+        "ERR Unknown category 'nosuch'"
+    );
+    let pass: String = cmd(&mut con, &["ACL", "GENPASS"]).await.unwrap();
+    assert_eq!(pass.len(), 64);
+    assert!(pass.bytes().all(|b| b.is_ascii_hexdigit()));
+    let short: String = cmd(&mut con, &["ACL", "GENPASS", "5"]).await.unwrap();
+    assert_eq!(short.len(), 2);
+    let other: String = cmd(&mut con, &["ACL", "GENPASS"]).await.unwrap();
+    assert_ne!(pass, other);
+}
