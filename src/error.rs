@@ -419,7 +419,7 @@ pub const ACL_SAVE_FAILED: CommandError = CommandError::new_static(
 
 /// ACL LOAD refused the file.
 pub fn acl_load_failed(reason: &str) -> CommandError {
-    CommandError::new(format!("ERR Error loading ACLs: {reason}"))
+    CommandError::new(format!("ERR {reason}"))
 }
 
 /// ACL SAVE / LOAD without an `aclfile`.

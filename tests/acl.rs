@@ -413,3 +413,122 @@ async fn cat_and_genpass() {
     let other: String = cmd(&mut con, &["ACL", "GENPASS"]).await.unwrap();
     assert_ne!(pass, other);
 }
+
+/// A configuration whose ACL file (empty at first) lives in its own
+/// directory, kept for the life of the test.
+fn with_aclfile() -> (
+    sluice::config::Config,
+    tempfile::TempDir,
+    std::path::PathBuf,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("users.acl");
+    std::fs::write(&path, b"").unwrap();
+    let mut config = common::test_config();
+    config.aclfile = Some(path.clone());
+    (config, dir, path)
+}
+
+#[tokio::test]
+async fn users_survive_a_restart_through_the_aclfile() {
+    let (config, _dir, path) = with_aclfile();
+    let srv = TestServer::start_with(config, sluice::clock::Clock::system()).await;
+    let mut admin = srv.client().await;
+    ok(&mut admin, WORKER).await;
+    ok(&mut admin, &["ACL", "SAVE"]).await;
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(
+        text,
+        "user default on nopass ~* &* +@all\n\
+         user worker on #30c952fab122c3f9759f02a6d95c3758b246b4fee239957b2d4fee46e26170c4 ~jobs:* resetchannels -@all +xreadgroup +xack +ping\n"
+    );
+    let srv = srv.restart().await;
+    let mut worker = srv.connect_as("worker", "pw").await;
+    let pong: String = cmd(&mut worker, &["PING"]).await.unwrap();
+    assert_eq!(pong, "PONG");
+    assert_eq!(
+        err(&mut worker, &["GET", "jobs:1"]).await,
+        "NOPERM User worker has no permissions to run the 'get' command"
+    );
+}
+
+#[tokio::test]
+async fn acl_load_is_all_or_nothing() {
+    let (config, _dir, path) = with_aclfile();
+    let srv = TestServer::start_with(config, sluice::clock::Clock::system()).await;
+    let mut admin = srv.client().await;
+    ok(&mut admin, &["ACL", "SETUSER", "old", "on", "nopass"]).await;
+    std::fs::write(&path, "user new on nopass +@all ~*\nuser bad on bogus\n").unwrap();
+    assert_eq!(
+        err(&mut admin, &["ACL", "LOAD"]).await,
+        format!(
+            "ERR {}:2: Syntax error. WARNING: ACL errors detected, no change to the previously active ACL rules was performed",
+            path.display()
+        )
+    );
+    let users: Vec<String> = cmd(&mut admin, &["ACL", "USERS"]).await.unwrap();
+    assert_eq!(users, ["default", "old"]);
+    std::fs::write(&path, "user new on nopass +@all ~*\n").unwrap();
+    ok(&mut admin, &["ACL", "LOAD"]).await;
+    let users: Vec<String> = cmd(&mut admin, &["ACL", "USERS"]).await.unwrap();
+    assert_eq!(users, ["default", "new"]);
+}
+
+#[tokio::test]
+async fn save_and_load_need_an_aclfile() {
+    let srv = TestServer::start().await;
+    let mut con = srv.client().await;
+    let e = err(&mut con, &["ACL", "SAVE"]).await;
+    assert!(
+        e.starts_with("ERR This Redis instance is not configured to use an ACL file."),
+        "{e}"
+    );
+}
+
+#[tokio::test]
+async fn user_lines_in_the_config_file() {
+    let mut config = common::test_config();
+    config
+        .apply_file(
+            "user app on >s3cret ~app:* +get +set\nuser default on nopass -@all +ping\n",
+            "test.conf",
+        )
+        .unwrap();
+    let srv = TestServer::start_with(config, sluice::clock::Clock::system()).await;
+    let mut anon = srv.client().await;
+    let pong: String = cmd(&mut anon, &["PING"]).await.unwrap();
+    assert_eq!(pong, "PONG");
+    assert_eq!(
+        err(&mut anon, &["GET", "x"]).await,
+        "NOPERM User default has no permissions to run the 'get' command"
+    );
+    let mut app = srv.connect_as("app", "s3cret").await;
+    ok(&mut app, &["SET", "app:1", "v"]).await;
+    assert_eq!(
+        err(&mut app, &["SET", "x", "v"]).await,
+        "NOPERM No permissions to access a key"
+    );
+}
+
+#[tokio::test]
+async fn user_lines_and_an_aclfile_do_not_mix() {
+    let (mut config, dir, _path) = with_aclfile();
+    config
+        .apply_file("user app on nopass\n", "test.conf")
+        .unwrap();
+    let e = TestServer::try_start_in(
+        std::sync::Arc::new(tempfile::tempdir().unwrap()),
+        &mut config,
+        sluice::clock::Clock::system(),
+        std::sync::Arc::new(sluice::storage::io::RealDisk),
+    )
+    .await
+    .err()
+    .expect("refused");
+    assert!(
+        e.to_string()
+            .contains("users defined in redis.conf and at the same setting an ACL file"),
+        "{e}"
+    );
+    drop(dir);
+}

@@ -13,14 +13,23 @@ use bytes::Bytes;
 
 use super::user::User;
 
-/// Why an ACL file (or `user` config lines) was refused.
+/// Why an ACL file (or `user` config lines) was refused. The texts are
+/// Redis's.
 #[derive(Debug, thiserror::Error)]
 pub enum AclFileError {
-    /// Reading or writing failed.
+    /// The file could not be opened or read.
+    #[error("Error loading ACLs, opening file '{path}': {}", os_text(.source))]
+    Open {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Writing failed.
     #[error("{0}")]
-    Io(#[from] std::io::Error),
-    /// A line that is not a valid user definition.
-    #[error("/{path}:{line}: {reason}. ")]
+    Write(#[from] std::io::Error),
+    /// A rule on a line was refused.
+    #[error("{path}:{line}: {reason}. WARNING: ACL errors detected, no change to the previously active ACL rules was performed")]
     Line {
         /// The file.
         path: String,
@@ -29,6 +38,31 @@ pub enum AclFileError {
         /// What is wrong.
         reason: String,
     },
+    /// A line that is not a user definition.
+    #[error("{path}:{line} should start with user keyword followed by the username. WARNING: ACL errors detected, no change to the previously active ACL rules was performed")]
+    NotUser {
+        /// The file.
+        path: String,
+        /// 1-based line number.
+        line: usize,
+    },
+    /// A user defined twice.
+    #[error("WARNING: Duplicate user '{name}' found on line {line}. WARNING: ACL errors detected, no change to the previously active ACL rules was performed")]
+    Duplicate {
+        /// The user.
+        name: String,
+        /// 1-based line number of the second definition.
+        line: usize,
+    },
+}
+
+/// An I/O error as C's strerror words it (Redis prints that).
+fn os_text(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "No such file or directory".into(),
+        std::io::ErrorKind::PermissionDenied => "Permission denied".into(),
+        _ => e.to_string(),
+    }
 }
 
 /// Parses one `user <name> <rules...>` definition (the words after
@@ -42,13 +76,7 @@ pub fn parse_user(words: &[&[u8]]) -> Result<User, String> {
     }
     let mut user = User::new(Bytes::copy_from_slice(name));
     for rule in rules {
-        user.apply(rule).map_err(|e| {
-            format!(
-                "Error in user declaration '{}': {}",
-                String::from_utf8_lossy(rule),
-                e.text()
-            )
-        })?;
+        user.apply(rule).map_err(|e| e.text().to_string())?;
     }
     Ok(user)
 }
@@ -70,15 +98,20 @@ pub fn parse(path: &str, text: &[u8]) -> Result<Vec<User>, AclFileError> {
         match words.first() {
             None => continue,
             Some(w) if w.starts_with(b"#") => continue,
-            Some(w) if *w == b"user" => {}
-            Some(_) => return Err(err("should start with user keyword".into())),
+            Some(w) if *w == b"user" && words.len() >= 2 => {}
+            Some(_) => {
+                return Err(AclFileError::NotUser {
+                    path: path.to_string(),
+                    line: n + 1,
+                })
+            }
         }
         let user = parse_user(&words[1..]).map_err(err)?;
         if users.iter().any(|u| u.name == user.name) {
-            return Err(err(format!(
-                "Duplicate user '{}' found",
-                String::from_utf8_lossy(&user.name)
-            )));
+            return Err(AclFileError::Duplicate {
+                name: String::from_utf8_lossy(&user.name).into_owned(),
+                line: n + 1,
+            });
         }
         users.push(user);
     }
@@ -87,7 +120,10 @@ pub fn parse(path: &str, text: &[u8]) -> Result<Vec<User>, AclFileError> {
 
 /// Reads and parses an ACL file.
 pub fn load(path: &Path) -> Result<Vec<User>, AclFileError> {
-    let text = std::fs::read(path)?;
+    let text = std::fs::read(path).map_err(|source| AclFileError::Open {
+        path: path.display().to_string(),
+        source,
+    })?;
     parse(&path.display().to_string(), &text)
 }
 

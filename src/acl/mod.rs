@@ -107,18 +107,51 @@ impl Acl {
     }
 
     /// The users a configuration asks for: `default` with `requirepass`,
-    /// then the ACL file's users if `aclfile` is set.
+    /// then either the configuration file's `user` lines or the ACL
+    /// file's users (not both, as in Redis).
     pub fn from_config(config: &crate::config::Config) -> Result<Acl, file::AclFileError> {
         let mut acl = Acl::new(config.requirepass.as_deref());
         acl.path = config.aclfile.clone();
-        if acl.path.is_some() {
-            acl.load().map_err(|_| {
-                // Re-read for the detailed error (load() flattens it).
-                match file::load(acl.path.as_deref().expect("checked")) {
-                    Err(e) => e,
-                    Ok(_) => file::AclFileError::Io(std::io::Error::other("ACL file refused")),
+        let origin = config
+            .config_file
+            .as_ref()
+            .map_or("config".to_string(), |p| p.display().to_string());
+        if !config.users.is_empty() && acl.path.is_some() {
+            return Err(file::AclFileError::Line {
+                path: origin,
+                line: 0,
+                reason: "Configuring Redis with users defined in redis.conf and at the same setting an ACL file path is invalid. This setup is very likely to lead to configuration errors and security holes, please define either an ACL file or declare users directly in your redis.conf, but not both".into(),
+            });
+        }
+        let mut users = acl.users.write().expect("acl lock");
+        for (n, words) in config.users.iter().enumerate() {
+            let words: Vec<&[u8]> = words.iter().map(|w| w.as_ref()).collect();
+            let user = match users.get(words.first().copied().unwrap_or_default()) {
+                Some(existing) if existing.name.as_ref() == b"default" => {
+                    // `user default ...` starts from the default user as
+                    // `requirepass` left it, then applies the rules.
+                    let mut user = (**existing).clone();
+                    for rule in &words[1..] {
+                        user.apply(rule).map_err(|e| file::AclFileError::Line {
+                            path: origin.clone(),
+                            line: n + 1,
+                            reason: e.text().into(),
+                        })?;
+                    }
+                    user
                 }
-            })?;
+                _ => file::parse_user(&words).map_err(|reason| file::AclFileError::Line {
+                    path: origin.clone(),
+                    line: n + 1,
+                    reason,
+                })?,
+            };
+            users.insert(user.name.clone(), Arc::new(user));
+        }
+        drop(users);
+        if let Some(path) = &acl.path {
+            let loaded = file::load(path)?;
+            acl.install(loaded);
         }
         Ok(acl)
     }
@@ -138,6 +171,13 @@ impl Acl {
     pub fn load(&self) -> Result<(), CommandError> {
         let path = self.path.as_deref().ok_or(error::ACL_NO_FILE)?;
         let users = file::load(path).map_err(|e| error::acl_load_failed(&e.to_string()))?;
+        self.install(users);
+        Ok(())
+    }
+
+    /// Replaces every user with `users`, plus a fresh default user if they
+    /// do not define one.
+    fn install(&self, users: Vec<User>) {
         let mut map = BTreeMap::new();
         map.insert(
             Bytes::from_static(b"default"),
@@ -148,7 +188,6 @@ impl Acl {
         }
         *self.users.write().expect("acl lock") = map;
         self.generation.fetch_add(1, Ordering::AcqRel);
-        Ok(())
     }
 
     /// Changes whenever any user changes.

@@ -124,6 +124,9 @@ pub struct Config {
     /// The ACL file (`aclfile`): users are loaded from it at start-up and
     /// by ACL LOAD, and written by ACL SAVE.
     pub aclfile: Option<PathBuf>,
+    /// `user <name> <rules...>` lines of the configuration file, each as
+    /// its words after `user` (bytes, exactly as written).
+    pub users: Vec<Vec<Bytes>>,
     /// Most clients connected at once.
     pub maxclients: usize,
     /// Threads that serve clients (read, parse, run, write); Redis's
@@ -173,6 +176,7 @@ impl Default for Config {
             appendfsync: FsyncPolicy::EverySec,
             requirepass: None,
             aclfile: None,
+            users: Vec::new(),
             maxclients: 10000,
             io_threads: 1,
             databases: 16,
@@ -211,6 +215,7 @@ pub const PARAMS: &[&str] = &[
     "dir",
     "appendfsync",
     "requirepass",
+    "aclfile",
     "maxclients",
     "io-threads",
     "databases",
@@ -230,6 +235,7 @@ const IMMUTABLE: &[&str] = &[
     "enable-debug-command",
     "recovery",
     "journal-segment-size",
+    "aclfile",
 ];
 
 /// Whether `name` (lower-case) is a parameter Sluice knows.
@@ -368,6 +374,7 @@ impl Config {
                 self.requirepass =
                     (!value.is_empty()).then(|| Bytes::copy_from_slice(value.as_bytes()))
             }
+            "aclfile" => self.aclfile = (!value.is_empty()).then(|| PathBuf::from(value)),
             "maxclients" => {
                 self.maxclients = parse_integer(value)
                     .ok_or_else(|| invalid("argument couldn't be parsed into an integer"))
@@ -508,6 +515,11 @@ impl Config {
                 .as_ref()
                 .map(|p| String::from_utf8_lossy(p).into_owned())
                 .unwrap_or_default(),
+            "aclfile" => self
+                .aclfile
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
             "maxclients" => self.maxclients.to_string(),
             "io-threads" => self.io_threads.to_string(),
             "databases" => self.databases.to_string(),
@@ -552,6 +564,12 @@ impl Config {
             }
             let words = split_args(line.as_bytes())
                 .ok_or_else(|| format!("{origin}:{}: unbalanced quotes", n + 1))?;
+            // ACL users keep their words as bytes (passwords need not be
+            // UTF-8); they are checked when the server builds its users.
+            if words[0].eq_ignore_ascii_case(b"user") {
+                self.users.push(words[1..].to_vec());
+                continue;
+            }
             let words: Vec<String> = words
                 .iter()
                 .map(|w| String::from_utf8_lossy(w).into_owned())
@@ -646,6 +664,9 @@ pub struct Cli {
     /// Require clients to AUTH with this password.
     #[arg(long)]
     pub requirepass: Option<String>,
+    /// ACL file: users are loaded from it, ACL SAVE writes it.
+    #[arg(long)]
+    pub aclfile: Option<String>,
     /// Most clients connected at once [default: 10000].
     #[arg(long)]
     pub maxclients: Option<String>,
@@ -716,6 +737,7 @@ impl Cli {
             ("dir", self.dir),
             ("appendfsync", self.appendfsync),
             ("requirepass", self.requirepass),
+            ("aclfile", self.aclfile),
             ("maxclients", self.maxclients),
             ("databases", self.databases),
             ("io-threads", self.io_threads),
