@@ -258,3 +258,33 @@ def test_users_survive_restart_through_aclfile(kind, start_server, tmp_path):
             "no change to the previously active ACL rules was performed"
         )
         assert raw(c, "ACL", "USERS") == [b"default", b"other", b"worker"]
+
+
+def test_selectors(kind, start_server):
+    srv = start_server(kind)
+    with srv.client() as c:
+        assert raw(c, "ACL", "SETUSER", "s", "on", "nopass", "+get", "~a:*", "(+set ~k:*)", "(", "+xadd", "~q:*)") == b"OK"
+        assert raw(c, "ACL", "LIST")[1] == (
+            b"user s on nopass ~a:* resetchannels -@all +get "
+            b"(~k:* resetchannels -@all +set) (~q:* resetchannels -@all +xadd)"
+        )
+        reply = raw(c, "ACL", "GETUSER", "s")
+        fields = dict(zip(reply[::2], reply[1::2]))
+        assert fields[b"selectors"][0] == [b"commands", b"-@all +set", b"keys", b"~k:*", b"channels", b""]
+        assert len(fields[b"selectors"]) == 2
+        dry = lambda *args: raw(c, "ACL", "DRYRUN", "s", *args)
+        assert dry("GET", "a:1") == b"OK"
+        assert dry("SET", "k:1", "v") == b"OK"
+        assert dry("XADD", "q:1", "*", "f", "v") == b"OK"
+        # No selector allows all of it: the most specific refusal wins.
+        assert dry("GET", "k:1").endswith(b"has no permissions to access the 'k:1' key")
+        assert dry("SET", "a:1", "v").endswith(b"has no permissions to access the 'a:1' key")
+        assert dry("DEL", "a:1").endswith(b"has no permissions to run the 'del' command")
+        with pytest.raises(redis.ResponseError) as e:
+            raw(c, "ACL", "SETUSER", "s", "(+get")
+        assert error_text(e) == "Unmatched parenthesis in acl selector starting at '(+get'."
+        with pytest.raises(redis.ResponseError) as e:
+            raw(c, "ACL", "SETUSER", "s", "(on)")
+        assert error_text(e) == "Error in ACL SETUSER modifier '(on)': Syntax error"
+        assert raw(c, "ACL", "SETUSER", "s", "clearselectors") == b"OK"
+        assert raw(c, "ACL", "GETUSER", "s")[11] == []

@@ -532,3 +532,102 @@ async fn user_lines_and_an_aclfile_do_not_mix() {
     );
     drop(dir);
 }
+
+#[tokio::test]
+async fn selectors_allow_what_any_of_them_allows() {
+    let srv = TestServer::start().await;
+    let mut admin = srv.client().await;
+    ok(
+        &mut admin,
+        &[
+            "ACL",
+            "SETUSER",
+            "s",
+            "on",
+            ">pw",
+            "+get",
+            "~a:*",
+            "(+set ~k:*)",
+            "(",
+            "+xadd",
+            "~q:*)",
+        ],
+    )
+    .await;
+    let list: Vec<String> = cmd(&mut admin, &["ACL", "LIST"]).await.unwrap();
+    assert!(
+        list[1].ends_with(
+            "~a:* resetchannels -@all +get (~k:* resetchannels -@all +set) (~q:* resetchannels -@all +xadd)"
+        ),
+        "{list:?}"
+    );
+    let user: Vec<Value> = cmd(&mut admin, &["ACL", "GETUSER", "s"]).await.unwrap();
+    let Value::Array(selectors) = &user[11] else {
+        panic!("{user:?}")
+    };
+    assert_eq!(selectors.len(), 2);
+    assert_eq!(
+        selectors[0],
+        Value::Array(vec![
+            Value::BulkString(b"commands".to_vec()),
+            Value::BulkString(b"-@all +set".to_vec()),
+            Value::BulkString(b"keys".to_vec()),
+            Value::BulkString(b"~k:*".to_vec()),
+            Value::BulkString(b"channels".to_vec()),
+            Value::BulkString(b"".to_vec()),
+        ])
+    );
+    let mut con = srv.connect_as("s", "pw").await;
+    let v: Option<String> = cmd(&mut con, &["GET", "a:1"]).await.unwrap();
+    assert_eq!(v, None);
+    ok(&mut con, &["SET", "k:1", "v"]).await;
+    let _: String = cmd(&mut con, &["XADD", "q:1", "*", "f", "v"])
+        .await
+        .unwrap();
+    // No selector allows all of it: the most specific refusal is reported.
+    assert_eq!(
+        err(&mut con, &["GET", "k:1"]).await,
+        "NOPERM No permissions to access a key"
+    );
+    assert_eq!(
+        err(&mut con, &["SET", "a:1", "v"]).await,
+        "NOPERM No permissions to access a key"
+    );
+    assert_eq!(
+        err(&mut con, &["DEL", "a:1"]).await,
+        "NOPERM User s has no permissions to run the 'del' command"
+    );
+    assert_eq!(
+        err(&mut admin, &["ACL", "SETUSER", "s", "(+get"]).await,
+        "ERR Unmatched parenthesis in acl selector starting at '(+get'."
+    );
+    assert_eq!(
+        err(&mut admin, &["ACL", "SETUSER", "s", "(on)"]).await,
+        "ERR Error in ACL SETUSER modifier '(on)': Syntax error"
+    );
+    ok(&mut admin, &["ACL", "SETUSER", "s", "clearselectors"]).await;
+    assert_eq!(
+        err(&mut con, &["SET", "k:1", "v"]).await,
+        "NOPERM User s has no permissions to run the 'set' command"
+    );
+}
+
+#[tokio::test]
+async fn selectors_survive_the_aclfile() {
+    let (config, _dir, _path) = with_aclfile();
+    let srv = TestServer::start_with(config, sluice::clock::Clock::system()).await;
+    let mut admin = srv.client().await;
+    ok(
+        &mut admin,
+        &["ACL", "SETUSER", "s", "on", ">pw", "(+set ~k:*)"],
+    )
+    .await;
+    ok(&mut admin, &["ACL", "SAVE"]).await;
+    let before: Vec<String> = cmd(&mut admin, &["ACL", "LIST"]).await.unwrap();
+    let srv = srv.restart().await;
+    let mut admin = srv.client().await;
+    let after: Vec<String> = cmd(&mut admin, &["ACL", "LIST"]).await.unwrap();
+    assert_eq!(before, after);
+    let mut con = srv.connect_as("s", "pw").await;
+    ok(&mut con, &["SET", "k:1", "v"]).await;
+}

@@ -75,7 +75,14 @@ pub fn parse_user(words: &[&[u8]]) -> Result<User, String> {
         return Err("Usernames can't contain spaces or null characters".into());
     }
     let mut user = User::new(Bytes::copy_from_slice(name));
-    for rule in rules {
+    let rules: Vec<Bytes> = rules.iter().map(|r| Bytes::copy_from_slice(r)).collect();
+    let rules = super::user::merge_selector_args(&rules).map_err(|start| {
+        format!(
+            "Unmatched parenthesis in acl selector starting at '{}'",
+            String::from_utf8_lossy(&start)
+        )
+    })?;
+    for rule in &rules {
         user.apply(rule).map_err(|e| e.text().to_string())?;
     }
     Ok(user)

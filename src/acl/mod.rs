@@ -22,6 +22,7 @@ pub mod args;
 pub mod categories;
 pub mod file;
 pub mod log;
+pub mod selector;
 pub mod user;
 
 use std::collections::BTreeMap;
@@ -31,12 +32,11 @@ use std::sync::{Arc, Mutex, RwLock};
 use bytes::Bytes;
 
 pub use log::{AclLog, Reason};
+pub use selector::Denied;
 pub use user::{RuleError, User};
 
 use crate::commands::table::TableEntry;
 use crate::error::{self, CommandError};
-use crate::keyspace::glob;
-use args::ChannelKind;
 
 /// How many entries ACL LOG keeps (Redis's `acl-log-max-len` default).
 pub const LOG_MAX_LEN: usize = 128;
@@ -75,17 +75,6 @@ pub struct Event {
     pub client_info: String,
     /// The client's address (for the server log).
     pub addr: std::net::SocketAddr,
-}
-
-/// Why a command may not run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Denied {
-    /// The command itself.
-    Command,
-    /// The key at this argument index.
-    Key(usize),
-    /// The channel at this argument index.
-    Channel(usize),
 }
 
 impl Acl {
@@ -131,7 +120,18 @@ impl Acl {
                     // `user default ...` starts from the default user as
                     // `requirepass` left it, then applies the rules.
                     let mut user = (**existing).clone();
-                    for rule in &words[1..] {
+                    let rules: Vec<Bytes> = words[1..]
+                        .iter()
+                        .map(|r| Bytes::copy_from_slice(r))
+                        .collect();
+                    let rules = user::merge_selector_args(&rules).map_err(|_| {
+                        file::AclFileError::Line {
+                            path: origin.clone(),
+                            line: n + 1,
+                            reason: "Unmatched parenthesis in acl selector".into(),
+                        }
+                    })?;
+                    for rule in &rules {
                         user.apply(rule).map_err(|e| file::AclFileError::Line {
                             path: origin.clone(),
                             line: n + 1,
@@ -319,37 +319,7 @@ impl Acl {
 }
 
 /// Whether `user` may run the command `entry` (table id `id`) with these
-/// words: the command first, then each key for the access it needs, then
-/// each channel.
+/// words.
 pub fn check(user: &User, id: usize, entry: &TableEntry, words: &[Bytes]) -> Result<(), Denied> {
-    if !user.can_run(id) {
-        return Err(Denied::Command);
-    }
-    if !user.all_keys {
-        for (i, access) in args::keys(entry, words) {
-            let key = &words[i];
-            let ok = user.keys.iter().any(|p| {
-                (p.read || !access.read)
-                    && (p.write || !access.write)
-                    && glob::matches(&p.pattern, key)
-            });
-            if !ok {
-                return Err(Denied::Key(i));
-            }
-        }
-    }
-    if !user.all_channels {
-        let (indices, kind) = args::channels(entry, words);
-        for i in indices {
-            let channel = &words[i];
-            let ok = user.channels.iter().any(|p| match kind {
-                ChannelKind::Literal => glob::matches(p, channel),
-                ChannelKind::Pattern => p == channel,
-            });
-            if !ok {
-                return Err(Denied::Channel(i));
-            }
-        }
-    }
-    Ok(())
+    user.check(id, entry, words)
 }

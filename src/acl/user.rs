@@ -5,22 +5,11 @@
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
-use super::categories;
-use crate::commands::{CommandTable, Kind};
+use super::selector::{Denied, Selector};
+use crate::commands::table::TableEntry;
 
 /// A SHA-256 digest of a password.
 pub type PasswordHash = [u8; 32];
-
-/// A key pattern and what it lets a command do with matching keys.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KeyPattern {
-    /// Glob pattern, bytes as given.
-    pub pattern: Bytes,
-    /// `%R~`: the key may be read.
-    pub read: bool,
-    /// `%W~`: the key may be written.
-    pub write: bool,
-}
 
 /// One user. Immutable once published: ACL SETUSER builds a changed copy
 /// and swaps it in, so a connection's view is a cheap `Arc` clone.
@@ -34,22 +23,10 @@ pub struct User {
     pub nopass: bool,
     /// Digests of the accepted passwords, in the order they were added.
     pub passwords: Vec<PasswordHash>,
-    /// Whether the command rules start from `+@all` (commands added to the
-    /// server later would be allowed too).
-    all_commands_base: bool,
-    /// Allowed commands, one bit per command table id.
-    allowed: Vec<u64>,
-    /// Command rules since the last `+@all`/`-@all`, as ACL GETUSER shows
-    /// them (a later rule for the same command replaces the earlier one).
-    command_rules: Vec<String>,
-    /// `allkeys` / `~*`.
-    pub all_keys: bool,
-    /// Key patterns (unused when `all_keys`).
-    pub keys: Vec<KeyPattern>,
-    /// `allchannels` / `&*`.
-    pub all_channels: bool,
-    /// Channel patterns (unused when `all_channels`).
-    pub channels: Vec<Bytes>,
+    /// The permissions rules outside parentheses set.
+    pub root: Selector,
+    /// Extra permission sets (`(...)` rules).
+    pub selectors: Vec<Selector>,
 }
 
 /// Why a rule was refused; the text after `modifier '…': `.
@@ -67,8 +44,8 @@ pub enum RuleError {
     KeyAfterAll,
     /// A pattern after `allchannels` / `&*`.
     ChannelAfterAll,
-    /// Selectors are not supported yet.
-    Selectors,
+    /// A rule that only makes sense for the user, inside a selector.
+    InSelector,
 }
 
 impl RuleError {
@@ -81,8 +58,37 @@ impl RuleError {
             RuleError::NoSuchPassword => "The password you are trying to remove from the user does not exist",
             RuleError::KeyAfterAll => "Adding a pattern after the * pattern (or the 'allkeys' flag) is not valid and does not have any effect. Try 'resetkeys' to start with an empty list of patterns",
             RuleError::ChannelAfterAll => "Adding a pattern after the * pattern (or the 'allchannels' flag) is not valid and does not have any effect. Try 'resetchannels' to start with an empty list of channels",
-            RuleError::Selectors => "Selectors are not supported by this server",
+            RuleError::InSelector => "Syntax error",
         }
+    }
+}
+
+/// Joins a selector written over several arguments (`(+get` `~k:*)`)
+/// into one rule, as Redis does; the argument that opened a selector
+/// never closed is the error.
+pub fn merge_selector_args(args: &[Bytes]) -> Result<Vec<Bytes>, Bytes> {
+    let mut out = Vec::with_capacity(args.len());
+    let mut open: Option<Vec<u8>> = None;
+    let mut opened_at = Bytes::new();
+    for arg in args {
+        match open.as_mut() {
+            Some(buf) => {
+                buf.push(b' ');
+                buf.extend_from_slice(arg);
+                if arg.ends_with(b")") {
+                    out.push(Bytes::from(open.take().expect("open")));
+                }
+            }
+            None if arg.starts_with(b"(") && !arg.ends_with(b")") => {
+                open = Some(arg.to_vec());
+                opened_at = arg.clone();
+            }
+            None => out.push(arg.clone()),
+        }
+    }
+    match open {
+        Some(_) => Err(opened_at),
+        None => Ok(out),
     }
 }
 
@@ -129,13 +135,8 @@ impl User {
             enabled: false,
             nopass: false,
             passwords: Vec::new(),
-            all_commands_base: false,
-            allowed: vec![0; CommandTable::global().len().div_ceil(64)],
-            command_rules: Vec::new(),
-            all_keys: false,
-            keys: Vec::new(),
-            all_channels: false,
-            channels: Vec::new(),
+            root: Selector::default(),
+            selectors: Vec::new(),
         }
     }
 
@@ -178,47 +179,43 @@ impl User {
     /// Whether every command, key and channel is allowed: the dispatcher
     /// then skips the checks.
     pub fn unrestricted(&self) -> bool {
-        self.all_keys && self.all_channels && self.all_commands()
+        self.root.unrestricted()
     }
 
-    fn all_commands(&self) -> bool {
-        let n = CommandTable::global().len();
-        (0..n).all(|id| self.can_run(id))
-    }
-
-    /// Whether the command (or subcommand) with this table id is allowed.
-    pub fn can_run(&self, id: usize) -> bool {
-        self.allowed[id / 64] & (1 << (id % 64)) != 0
-    }
-
-    fn set_command(&mut self, id: usize, allow: bool) {
-        if allow {
-            self.allowed[id / 64] |= 1 << (id % 64);
-        } else {
-            self.allowed[id / 64] &= !(1 << (id % 64));
+    /// Whether the user may run the command `entry` (table id `id`) with
+    /// these words: some selector must allow all of it. Otherwise the most
+    /// specific refusal is returned.
+    pub fn check(&self, id: usize, entry: &TableEntry, words: &[Bytes]) -> Result<(), Denied> {
+        let mut denied = match self.root.check(id, entry, words) {
+            Ok(()) => return Ok(()),
+            Err(d) => d,
+        };
+        for selector in &self.selectors {
+            match selector.check(id, entry, words) {
+                Ok(()) => return Ok(()),
+                Err(d) => denied = denied.most_specific(d),
+            }
         }
+        Err(denied)
     }
 
-    /// A command and, for a container, all its subcommands.
-    fn set_command_tree(&mut self, id: usize, allow: bool) {
-        self.set_command(id, allow);
-        let table = CommandTable::global();
-        for &sub in &table.entry(id).subcommands {
-            self.set_command(sub, allow);
-        }
-    }
-
-    fn set_all_commands(&mut self, allow: bool) {
-        let fill = if allow { u64::MAX } else { 0 };
-        self.allowed.iter_mut().for_each(|w| *w = fill);
-        self.all_commands_base = allow;
-        self.command_rules.clear();
-    }
-
-    /// Applies one rule (ACL SETUSER's modifiers, `user` lines' words).
+    /// Applies one rule (ACL SETUSER's modifiers, `user` lines' words). A
+    /// rule in parentheses adds a selector built from the rules inside.
     pub fn apply(&mut self, rule: &[u8]) -> Result<(), RuleError> {
-        let lower = rule.to_ascii_lowercase();
-        match lower.as_slice() {
+        if let Some(inner) = rule.strip_prefix(b"(").and_then(|r| r.strip_suffix(b")")) {
+            let mut selector = Selector::default();
+            for word in inner.split(|&b| b == b' ').filter(|w| !w.is_empty()) {
+                if !selector.apply(word)? {
+                    return Err(RuleError::InSelector);
+                }
+            }
+            self.selectors.push(selector);
+            return Ok(());
+        }
+        if self.root.apply(rule)? {
+            return Ok(());
+        }
+        match rule.to_ascii_lowercase().as_slice() {
             b"on" => self.enabled = true,
             b"off" => self.enabled = false,
             b"nopass" => {
@@ -229,81 +226,30 @@ impl User {
                 self.nopass = false;
                 self.passwords.clear();
             }
-            b"allkeys" | b"~*" => {
-                self.all_keys = true;
-                self.keys.clear();
-            }
-            b"resetkeys" => {
-                self.all_keys = false;
-                self.keys.clear();
-            }
-            b"allchannels" | b"&*" => {
-                self.all_channels = true;
-                self.channels.clear();
-            }
-            b"resetchannels" => {
-                self.all_channels = false;
-                self.channels.clear();
-            }
-            b"allcommands" | b"+@all" => self.set_all_commands(true),
-            b"nocommands" | b"-@all" => self.set_all_commands(false),
+            b"clearselectors" => self.selectors.clear(),
             b"reset" => {
-                for r in ["resetpass", "resetkeys", "resetchannels", "off", "-@all"] {
+                for r in [
+                    "resetpass",
+                    "resetkeys",
+                    "resetchannels",
+                    "off",
+                    "clearselectors",
+                    "-@all",
+                ] {
                     self.apply(r.as_bytes())?;
                 }
             }
-            b"clearselectors" => {}
-            _ => return self.apply_prefixed(rule),
-        }
-        Ok(())
-    }
-
-    fn apply_prefixed(&mut self, rule: &[u8]) -> Result<(), RuleError> {
-        let (first, rest) = rule.split_first().ok_or(RuleError::Syntax)?;
-        match first {
-            b'>' => {
-                let hash = hash_password(rest);
-                self.add_password(hash);
-            }
-            b'#' => {
-                let hash = parse_hex_hash(rest).ok_or(RuleError::BadHash)?;
-                self.add_password(hash);
-            }
-            b'<' => self.remove_password(&hash_password(rest))?,
-            b'!' => {
-                let hash = parse_hex_hash(rest).ok_or(RuleError::BadHash)?;
-                self.remove_password(&hash)?;
-            }
-            b'~' => self.add_key_pattern(rest, true, true)?,
-            b'%' => {
-                let tilde = rest
-                    .iter()
-                    .position(|&c| c == b'~')
-                    .ok_or(RuleError::Syntax)?;
-                let (mut read, mut write) = (false, false);
-                for c in &rest[..tilde] {
-                    match c.to_ascii_uppercase() {
-                        b'R' => read = true,
-                        b'W' => write = true,
-                        _ => return Err(RuleError::Syntax),
-                    }
+            _ => match rule.split_first() {
+                Some((b'>', pw)) => self.add_password(hash_password(pw)),
+                Some((b'#', hex)) => {
+                    self.add_password(parse_hex_hash(hex).ok_or(RuleError::BadHash)?)
                 }
-                if !read && !write {
-                    return Err(RuleError::Syntax);
+                Some((b'<', pw)) => self.remove_password(&hash_password(pw))?,
+                Some((b'!', hex)) => {
+                    self.remove_password(&parse_hex_hash(hex).ok_or(RuleError::BadHash)?)?
                 }
-                self.add_key_pattern(&rest[tilde + 1..], read, write)?;
-            }
-            b'&' => {
-                if self.all_channels {
-                    return Err(RuleError::ChannelAfterAll);
-                }
-                if !self.channels.iter().any(|c| c.as_ref() == rest) {
-                    self.channels.push(Bytes::copy_from_slice(rest));
-                }
-            }
-            b'+' | b'-' => self.apply_command_rule(*first == b'+', rest)?,
-            b'(' => return Err(RuleError::Selectors),
-            _ => return Err(RuleError::Syntax),
+                _ => return Err(RuleError::Syntax),
+            },
         }
         Ok(())
     }
@@ -324,114 +270,6 @@ impl User {
         Ok(())
     }
 
-    fn add_key_pattern(
-        &mut self,
-        pattern: &[u8],
-        read: bool,
-        write: bool,
-    ) -> Result<(), RuleError> {
-        if self.all_keys {
-            return Err(RuleError::KeyAfterAll);
-        }
-        if pattern == b"*" && read && write {
-            self.all_keys = true;
-            self.keys.clear();
-            return Ok(());
-        }
-        match self.keys.iter_mut().find(|k| k.pattern.as_ref() == pattern) {
-            Some(existing) => {
-                existing.read |= read;
-                existing.write |= write;
-            }
-            None => self.keys.push(KeyPattern {
-                pattern: Bytes::copy_from_slice(pattern),
-                read,
-                write,
-            }),
-        }
-        Ok(())
-    }
-
-    fn apply_command_rule(&mut self, allow: bool, name: &[u8]) -> Result<(), RuleError> {
-        let sign = if allow { '+' } else { '-' };
-        if let Some(cat) = name.strip_prefix(b"@") {
-            let cat = std::str::from_utf8(cat)
-                .ok()
-                .map(str::to_ascii_lowercase)
-                .ok_or(RuleError::UnknownCommand)?;
-            let ids = categories::commands_in(&cat).ok_or(RuleError::UnknownCommand)?;
-            for &id in ids {
-                self.set_command(id, allow);
-            }
-            self.command_rules.push(format!("{sign}@{cat}"));
-            return Ok(());
-        }
-        let table = CommandTable::global();
-        let id = table.find_full(name).ok_or(RuleError::UnknownCommand)?;
-        let entry = table.entry(id);
-        if matches!(entry.spec.kind, Kind::Container(_)) || !entry.is_sub {
-            self.set_command_tree(id, allow);
-        } else {
-            self.set_command(id, allow);
-        }
-        let full = entry.full_name.clone();
-        // A later rule for the same command replaces the earlier one.
-        self.command_rules.retain(|r| r[1..] != full);
-        self.command_rules.push(format!("{sign}{full}"));
-        Ok(())
-    }
-
-    /// The command rules as ACL GETUSER shows them: `+@all` or `-@all`,
-    /// then the rules applied since.
-    pub fn describe_commands(&self) -> String {
-        let mut out = String::from(if self.all_commands_base {
-            "+@all"
-        } else {
-            "-@all"
-        });
-        for rule in &self.command_rules {
-            out.push(' ');
-            out.push_str(rule);
-        }
-        out
-    }
-
-    /// The key patterns as ACL GETUSER shows them (`~*`, or `~a %R~b`).
-    pub fn describe_keys(&self) -> Vec<u8> {
-        if self.all_keys {
-            return b"~*".to_vec();
-        }
-        let mut out = Vec::new();
-        for (i, k) in self.keys.iter().enumerate() {
-            if i > 0 {
-                out.push(b' ');
-            }
-            match (k.read, k.write) {
-                (true, true) => out.push(b'~'),
-                (true, false) => out.extend_from_slice(b"%R~"),
-                _ => out.extend_from_slice(b"%W~"),
-            }
-            out.extend_from_slice(&k.pattern);
-        }
-        out
-    }
-
-    /// The channel patterns as ACL GETUSER shows them.
-    pub fn describe_channels(&self) -> Vec<u8> {
-        if self.all_channels {
-            return b"&*".to_vec();
-        }
-        let mut out = Vec::new();
-        for (i, c) in self.channels.iter().enumerate() {
-            if i > 0 {
-                out.push(b' ');
-            }
-            out.push(b'&');
-            out.extend_from_slice(c);
-        }
-        out
-    }
-
     /// The user as one ACL LIST / aclfile line: `user <name> <rules>`,
     /// rules that rebuild it exactly when applied to a new user.
     pub fn describe(&self) -> Vec<u8> {
@@ -445,21 +283,13 @@ impl User {
             out.extend_from_slice(b" #");
             out.extend_from_slice(hex(p).as_bytes());
         }
-        let keys = self.describe_keys();
-        if !keys.is_empty() {
-            out.push(b' ');
-            out.extend_from_slice(&keys);
-        }
-        if !self.all_channels {
-            out.extend_from_slice(b" resetchannels");
-        }
-        let channels = self.describe_channels();
-        if !channels.is_empty() {
-            out.push(b' ');
-            out.extend_from_slice(&channels);
-        }
         out.push(b' ');
-        out.extend_from_slice(self.describe_commands().as_bytes());
+        out.extend_from_slice(&self.root.describe());
+        for selector in &self.selectors {
+            out.extend_from_slice(b" (");
+            out.extend_from_slice(&selector.describe());
+            out.push(b')');
+        }
         out
     }
 
@@ -513,9 +343,11 @@ mod tests {
     #[test]
     fn later_rule_for_a_command_replaces_the_earlier() {
         let u = user(&["+get", "+set", "-get"]);
-        assert_eq!(u.describe_commands(), "-@all +set -get");
-        let get = CommandTable::global().find(b"get").unwrap();
-        assert!(!u.can_run(get));
+        assert_eq!(u.root.describe_commands(), "-@all +set -get");
+        let get = crate::commands::CommandTable::global()
+            .find(b"get")
+            .unwrap();
+        assert!(!u.root.can_run(get));
     }
 
     #[test]
@@ -539,5 +371,31 @@ mod tests {
         assert_eq!(u.apply(b"<nope"), Err(RuleError::NoSuchPassword));
         u.apply(b"allkeys").unwrap();
         assert_eq!(u.apply(b"~x"), Err(RuleError::KeyAfterAll));
+    }
+
+    #[test]
+    fn selectors_describe_and_merge() {
+        let args: Vec<Bytes> = ["on", "(+get", "~k:*)", "(", "+set", "~w:*)"]
+            .iter()
+            .map(|a| Bytes::from_static(a.as_bytes()))
+            .collect();
+        let merged = merge_selector_args(&args).unwrap();
+        assert_eq!(merged, ["on", "(+get ~k:*)", "( +set ~w:*)"]);
+        let mut u = User::new(Bytes::from_static(b"s"));
+        for r in &merged {
+            u.apply(r).unwrap();
+        }
+        assert_eq!(
+            u.describe(),
+            b"user s on resetchannels -@all (~k:* resetchannels -@all +get) (~w:* resetchannels -@all +set)"
+        );
+        assert_eq!(
+            merge_selector_args(&[Bytes::from_static(b"(+get")]),
+            Err(Bytes::from_static(b"(+get"))
+        );
+        assert_eq!(u.apply(b"(on)"), Err(RuleError::InSelector));
+        assert_eq!(u.apply(b"(+nosuch)"), Err(RuleError::UnknownCommand));
+        u.apply(b"clearselectors").unwrap();
+        assert!(u.selectors.is_empty());
     }
 }

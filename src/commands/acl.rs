@@ -198,6 +198,17 @@ fn setuser(ctx: &mut Ctx<'_>, args: Vec<Bytes>) -> Reply {
         return CommandError::new_static("ERR Usernames can't contain spaces or null characters")
             .into();
     }
+    let rules = match acl::user::merge_selector_args(rules) {
+        Ok(rules) => rules,
+        Err(start) => {
+            return CommandError::new(format!(
+                "ERR Unmatched parenthesis in acl selector starting at '{}'.",
+                String::from_utf8_lossy(&start)
+            ))
+            .into()
+        }
+    };
+    let rules = &rules[..];
     match ctx.shared.acl.set_user(name, rules) {
         Ok(()) => OK,
         Err((i, e)) => error::acl_setuser_modifier(&rules[i], e.text()).into(),
@@ -223,10 +234,24 @@ fn getuser(ctx: &mut Ctx<'_>, args: Vec<Bytes>) -> Reply {
                     .collect(),
             ),
         ),
-        field("commands", Reply::bulk(user.describe_commands())),
-        field("keys", bulk(user.describe_keys())),
-        field("channels", bulk(user.describe_channels())),
-        field("selectors", Reply::Array(Vec::new())),
+        field("commands", Reply::bulk(user.root.describe_commands())),
+        field("keys", bulk(user.root.describe_keys())),
+        field("channels", bulk(user.root.describe_channels())),
+        field(
+            "selectors",
+            Reply::Array(
+                user.selectors
+                    .iter()
+                    .map(|s| {
+                        Reply::Map(vec![
+                            field("commands", Reply::bulk(s.describe_commands())),
+                            field("keys", bulk(s.describe_keys())),
+                            field("channels", bulk(s.describe_channels())),
+                        ])
+                    })
+                    .collect(),
+            ),
+        ),
     ])
 }
 
