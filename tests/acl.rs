@@ -152,6 +152,12 @@ async fn getuser_and_list_describe_the_rules() {
         err(&mut con, &["ACL", "SETUSER", "u", "+nosuch"]).await,
         "ERR Error in ACL SETUSER modifier '+nosuch': Unknown command or category name in ACL"
     );
+    // All or nothing: the valid rule before the bad one is not kept.
+    assert!(err(&mut con, &["ACL", "SETUSER", "u", "+set", "+nosuch"])
+        .await
+        .contains("'+nosuch'"));
+    let user: Vec<Value> = cmd(&mut con, &["ACL", "GETUSER", "u"]).await.unwrap();
+    assert_eq!(text(&user[5]), "-@all +@read -get +client|id");
     assert_eq!(
         err(&mut con, &["ACL", "SETUSER", "u", "bogus"]).await,
         "ERR Error in ACL SETUSER modifier 'bogus': Syntax error"

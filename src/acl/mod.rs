@@ -254,11 +254,16 @@ impl Acl {
 
     /// The user `name` if it exists, is on and accepts `password`.
     pub fn authenticate(&self, name: &[u8], password: &[u8]) -> Option<Arc<User>> {
-        let user = self.get(name)?;
-        // The password is checked even for a disabled user, so timing
-        // does not tell the two apart.
-        let ok = user.password_ok(password);
-        (ok && user.enabled).then_some(user)
+        // The password is hashed and compared whether the user exists,
+        // is off or is on, so timing does not tell these apart.
+        match self.get(name) {
+            Some(user) => (user.password_ok(password) & user.enabled).then_some(user),
+            None => {
+                let decoy = [[0u8; 32]];
+                std::hint::black_box(user::matches_any(&decoy, password));
+                None
+            }
+        }
     }
 
     /// Counts a denial in INFO's counters.

@@ -118,6 +118,13 @@ fn parse_hex_hash(text: &[u8]) -> Option<PasswordHash> {
     Some(out)
 }
 
+/// Whether `password` hashes to one of `stored`: every digest is compared,
+/// each without an early exit.
+pub fn matches_any(stored: &[PasswordHash], password: &[u8]) -> bool {
+    let given = hash_password(password);
+    stored.iter().fold(false, |ok, s| ok | digest_eq(s, &given))
+}
+
 /// Equality of two digests without an early exit.
 fn digest_eq(a: &PasswordHash, b: &PasswordHash) -> bool {
     a.iter()
@@ -170,10 +177,7 @@ impl User {
         if self.nopass {
             return true;
         }
-        let given = hash_password(password);
-        self.passwords
-            .iter()
-            .fold(false, |ok, stored| ok | digest_eq(stored, &given))
+        matches_any(&self.passwords, password)
     }
 
     /// Whether every command, key and channel is allowed: the dispatcher
