@@ -23,8 +23,8 @@
 //!
 //! ```text
 //! socket ─► RequestDecoder ─► CommandTable::lookup ─► parse ─► lock keyspace
-//!           (connection task,  (arity, auth, MULTI     (typed    execute ─► Reply
-//!            no lock)           queueing)               args)    unlock   encode
+//!           (connection task,  (arity, auth, ACL,      (typed    execute ─► Reply
+//!            no lock)           MULTI queueing)         args)    unlock   encode
 //! ```
 //!
 //! A connection decodes every complete request in its buffer, runs them in

@@ -637,3 +637,28 @@ async fn selectors_survive_the_aclfile() {
     let mut con = srv.connect_as("s", "pw").await;
     ok(&mut con, &["SET", "k:1", "v"]).await;
 }
+
+#[tokio::test]
+async fn client_list_and_kill_know_the_user() {
+    let srv = TestServer::start().await;
+    let mut admin = srv.client().await;
+    ok(
+        &mut admin,
+        &["ACL", "SETUSER", "u", "on", ">pw", "+@all", "allkeys"],
+    )
+    .await;
+    let mut raw = srv.raw().await;
+    assert_eq!(raw.request(b"AUTH u pw\r\n").await, "+OK\r\n");
+    let list: String = cmd(&mut admin, &["CLIENT", "LIST"]).await.unwrap();
+    assert_eq!(list.matches(" user=u ").count(), 1, "{list}");
+    assert_eq!(list.matches(" user=default ").count(), 1, "{list}");
+    let killed: i64 = cmd(&mut admin, &["CLIENT", "KILL", "USER", "u"])
+        .await
+        .unwrap();
+    assert_eq!(killed, 1);
+    assert!(raw.closed().await);
+    assert_eq!(
+        err(&mut admin, &["CLIENT", "KILL", "USER", "nobody"]).await,
+        "ERR No such user 'nobody'"
+    );
+}

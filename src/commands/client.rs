@@ -566,7 +566,7 @@ impl Execute for Kill {
             }
             Kill::Filters(f) => {
                 if let Some(user) = &f.user {
-                    if user.as_ref() != b"default" {
+                    if ctx.shared.acl.get(user).is_none() {
                         return CommandError::new(format!(
                             "ERR No such user '{}'",
                             String::from_utf8_lossy(user)
@@ -584,6 +584,10 @@ impl Execute for Kill {
                             .as_ref()
                             .is_none_or(|a| c.laddr.to_string().as_bytes() == a.as_ref())
                         && f.kind.is_none_or(|k| k == client_type(c))
+                        && f.user.as_ref().is_none_or(|u| {
+                            let names = c.names.lock().expect("names lock");
+                            names.user.as_deref().unwrap_or(b"default") == u.as_ref()
+                        })
                         && f.max_age
                             .is_none_or(|age| (ctx.now - c.created_ms) / 1000 >= age)
                         && !(f.skip_me && c.id == ctx.session.id);
