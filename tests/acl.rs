@@ -662,3 +662,46 @@ async fn client_list_and_kill_know_the_user() {
         "ERR No such user 'nobody'"
     );
 }
+
+#[tokio::test]
+async fn subscribers_losing_a_channel_are_disconnected() {
+    let srv = TestServer::start().await;
+    let mut admin = srv.client().await;
+    ok(
+        &mut admin,
+        &[
+            "ACL", "SETUSER", "s", "on", ">pw", "+@all", "&news:*", "&jobs",
+        ],
+    )
+    .await;
+    let mut news = srv.raw().await;
+    assert_eq!(news.request(b"AUTH s pw\r\n").await, "+OK\r\n");
+    let r = news.request(b"SUBSCRIBE news:1\r\n").await;
+    assert!(r.contains("subscribe"), "{r}");
+    let mut pattern = srv.raw().await;
+    assert_eq!(pattern.request(b"AUTH s pw\r\n").await, "+OK\r\n");
+    assert!(pattern
+        .request(b"PSUBSCRIBE news:*\r\n")
+        .await
+        .contains("psubscribe"));
+    assert!(pattern
+        .request(b"PSUBSCRIBE news:x*\r\n")
+        .await
+        .starts_with("-NOPERM No permissions to access a channel"));
+    let mut jobs = srv.raw().await;
+    assert_eq!(jobs.request(b"AUTH s pw\r\n").await, "+OK\r\n");
+    assert!(jobs
+        .request(b"SUBSCRIBE jobs\r\n")
+        .await
+        .contains("subscribe"));
+    // Only `jobs` stays allowed.
+    ok(
+        &mut admin,
+        &["ACL", "SETUSER", "s", "resetchannels", "&jobs"],
+    )
+    .await;
+    assert!(news.closed().await);
+    assert!(pattern.closed().await);
+    let n: i64 = cmd(&mut admin, &["PUBLISH", "jobs", "m"]).await.unwrap();
+    assert_eq!(n, 1);
+}

@@ -259,16 +259,26 @@ impl Selector {
             let (indices, kind) = args::channels(entry, words);
             for i in indices {
                 let channel = &words[i];
-                let ok = self.channels.iter().any(|p| match kind {
-                    ChannelKind::Literal => glob::matches(p, channel),
-                    ChannelKind::Pattern => p == channel,
-                });
+                let ok = self.allows_channel(channel, kind == ChannelKind::Pattern);
                 if !ok {
                     return Err(Denied::Channel(i));
                 }
             }
         }
         Ok(())
+    }
+
+    /// Whether this selector allows a channel (`pattern`: a PSUBSCRIBE
+    /// pattern, which must equal one of the selector's).
+    pub fn allows_channel(&self, name: &[u8], pattern: bool) -> bool {
+        self.all_channels
+            || self.channels.iter().any(|p| {
+                if pattern {
+                    p.as_ref() == name
+                } else {
+                    glob::matches(p, name)
+                }
+            })
     }
 
     /// The command rules as ACL GETUSER shows them: `+@all` or `-@all`,

@@ -203,6 +203,14 @@ impl User {
         Err(denied)
     }
 
+    /// Whether some selector allows the channel (see
+    /// [`Selector::allows_channel`]).
+    pub fn allows_channel(&self, name: &[u8], pattern: bool) -> bool {
+        std::iter::once(&self.root)
+            .chain(&self.selectors)
+            .any(|s| s.allows_channel(name, pattern))
+    }
+
     /// Applies one rule (ACL SETUSER's modifiers, `user` lines' words). A
     /// rule in parentheses adds a selector built from the rules inside.
     pub fn apply(&mut self, rule: &[u8]) -> Result<(), RuleError> {

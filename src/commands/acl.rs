@@ -11,6 +11,7 @@ use super::{boxed, CommandSpec, CommandTable, Ctx, Kind, Simple, WithArgs};
 use crate::acl::{self, categories, Denied};
 use crate::error::{self, CommandError};
 use crate::protocol::{Reply, OK};
+use crate::server::pubsub::SubKind;
 
 const FLAGS: &[&str] = &["noscript", "loading", "stale"];
 const ADMIN_FLAGS: &[&str] = &["admin", "noscript", "loading", "stale"];
@@ -208,7 +209,10 @@ fn setuser(ctx: &mut Ctx<'_>, args: Vec<Bytes>) -> Reply {
     };
     let rules = &rules[..];
     match ctx.shared.acl.set_user(name, rules) {
-        Ok(()) => OK,
+        Ok(()) => {
+            drop_unauthorized_subscribers(ctx);
+            OK
+        }
         Err((i, e)) => error::acl_setuser_modifier(&rules[i], e.text()).into(),
     }
 }
@@ -269,12 +273,36 @@ fn disconnect_orphans(ctx: &mut Ctx<'_>) {
         let user = client.names.lock().expect("names lock").user.clone();
         if let Some(user) = user {
             if ctx.shared.acl.get(&user).is_none() {
-                if client.id == ctx.session.id {
-                    ctx.session.close_after_reply = true;
-                } else {
-                    client.kill();
-                }
+                super::client::kill(ctx, &client);
             }
+        }
+    }
+}
+
+/// Closes the connections subscribed to a channel or pattern their user
+/// may no longer use, as Redis does when channel rules shrink.
+fn drop_unauthorized_subscribers(ctx: &mut Ctx<'_>) {
+    for client in ctx.shared.clients.snapshot() {
+        if !client.pubsub.is_subscribed() {
+            continue;
+        }
+        let name = client.names.lock().expect("names lock").user.clone();
+        let name = name.unwrap_or_else(|| Bytes::from_static(b"default"));
+        let Some(user) = ctx.shared.acl.get(&name) else {
+            continue;
+        };
+        let pubsub = &ctx.shared.pubsub;
+        let allowed = |kind: SubKind, pattern: bool| {
+            pubsub
+                .subscriptions(client.id, kind)
+                .iter()
+                .all(|ch| user.allows_channel(ch, pattern))
+        };
+        let ok = allowed(SubKind::Channel, false)
+            && allowed(SubKind::Shard, false)
+            && allowed(SubKind::Pattern, true);
+        if !ok {
+            super::client::kill(ctx, &client);
         }
     }
 }
@@ -451,6 +479,7 @@ fn load(ctx: &mut Ctx<'_>) -> Reply {
     match ctx.shared.acl.load() {
         Ok(()) => {
             disconnect_orphans(ctx);
+            drop_unauthorized_subscribers(ctx);
             OK
         }
         Err(e) => e.into(),

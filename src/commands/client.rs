@@ -603,7 +603,8 @@ impl Execute for Kill {
 }
 
 /// Closes a client; the caller's own connection closes after this reply.
-fn kill(ctx: &mut Ctx<'_>, client: &Arc<ClientHandle>) {
+/// Closes a client: this one after its reply, another at once.
+pub(crate) fn kill(ctx: &mut Ctx<'_>, client: &Arc<ClientHandle>) {
     if client.id == ctx.session.id {
         ctx.session.close_after_reply = true;
     } else {
