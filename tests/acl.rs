@@ -705,3 +705,15 @@ async fn subscribers_losing_a_channel_are_disconnected() {
     let n: i64 = cmd(&mut admin, &["PUBLISH", "jobs", "m"]).await.unwrap();
     assert_eq!(n, 1);
 }
+
+#[tokio::test]
+async fn getuser_flags_are_a_set_in_resp3() {
+    let srv = TestServer::start().await;
+    let mut raw = srv.raw().await;
+    raw.request(b"HELLO 3\r\n").await;
+    let reply = raw.request(b"ACL GETUSER default\r\n").await;
+    assert!(
+        reply.starts_with("%6\r\n$5\r\nflags\r\n~2\r\n$2\r\non\r\n$6\r\nnopass\r\n"),
+        "{reply}"
+    );
+}

@@ -225,7 +225,7 @@ fn getuser(ctx: &mut Ctx<'_>, args: Vec<Bytes>) -> Reply {
     Reply::Map(vec![
         field(
             "flags",
-            Reply::Array(user.flags().into_iter().map(Reply::bulk).collect()),
+            Reply::Set(user.flags().into_iter().map(Reply::bulk).collect()),
         ),
         field(
             "passwords",
