@@ -288,3 +288,32 @@ def test_selectors(kind, start_server):
         assert error_text(e) == "Error in ACL SETUSER modifier '(on)': Syntax error"
         assert raw(c, "ACL", "SETUSER", "s", "clearselectors") == b"OK"
         assert raw(c, "ACL", "GETUSER", "s")[11] == []
+
+
+def test_exec_rechecks_changed_rules(kind, start_server):
+    srv = start_server(kind)
+    with srv.client() as admin:
+        raw(admin, "ACL", "SETUSER", "u", "on", ">pw", "allkeys", "+multi", "+exec", "+set", "+get")
+        with srv.client(username="u", password="pw") as c:
+            conn = c.connection_pool.get_connection()
+            try:
+                conn.send_command("MULTI")
+                assert conn.read_response() == b"OK"
+                conn.send_command("SET", "k", "v")
+                assert conn.read_response() == b"QUEUED"
+                conn.send_command("GET", "k")
+                assert conn.read_response() == b"QUEUED"
+                raw(admin, "ACL", "SETUSER", "u", "-set")
+                conn.send_command("EXEC")
+                reply = conn.read_response()
+            finally:
+                c.connection_pool.release(conn)
+        assert isinstance(reply[0], redis.exceptions.NoPermissionError)
+        assert str(reply[0]) == (
+            "ACLs rules changed between the moment the transaction was accumulated and the EXEC call. "
+            "This command is no longer allowed for the following reason: no permission to execute the command or subcommand"
+        )
+        assert reply[1] is None
+        entry = raw(admin, "ACL", "LOG", "1")[0]
+        fields = dict(zip(entry[::2], entry[1::2]))
+        assert (fields[b"reason"], fields[b"context"], fields[b"object"]) == (b"command", b"multi", b"set")

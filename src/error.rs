@@ -384,6 +384,19 @@ pub const NOPERM_KEY: CommandError =
 pub const NOPERM_CHANNEL: CommandError =
     CommandError::new_static("NOPERM No permissions to access a channel");
 
+/// A queued command the user's rules no longer allow at EXEC; `reason` is
+/// the ACL LOG reason (`command`, `key`, `channel`).
+pub fn noperm_at_exec(reason: &str) -> CommandError {
+    let why = match reason {
+        "command" => "no permission to execute the command or subcommand",
+        "key" => "no permission to touch the specified keys",
+        _ => "no permission to access one of the channels used as arguments",
+    };
+    CommandError::new(format!(
+        "NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. This command is no longer allowed for the following reason: {why}"
+    ))
+}
+
 /// ACL SETUSER with a rule it refuses.
 pub fn acl_setuser_modifier(rule: &[u8], reason: &str) -> CommandError {
     with_bytes(&[

@@ -717,3 +717,26 @@ async fn getuser_flags_are_a_set_in_resp3() {
         "{reply}"
     );
 }
+
+#[tokio::test]
+async fn exec_rechecks_rules_changed_after_queueing() {
+    let srv = TestServer::start().await;
+    let mut admin = srv.client().await;
+    ok(
+        &mut admin,
+        &[
+            "ACL", "SETUSER", "u", "on", ">pw", "allkeys", "+multi", "+exec", "+set", "+get",
+        ],
+    )
+    .await;
+    let mut raw = srv.raw().await;
+    assert_eq!(raw.request(b"AUTH u pw\r\n").await, "+OK\r\n");
+    assert_eq!(raw.request(b"MULTI\r\n").await, "+OK\r\n");
+    assert_eq!(raw.request(b"SET k v\r\n").await, "+QUEUED\r\n");
+    assert_eq!(raw.request(b"GET k\r\n").await, "+QUEUED\r\n");
+    ok(&mut admin, &["ACL", "SETUSER", "u", "-set"]).await;
+    assert_eq!(
+        raw.request(b"EXEC\r\n").await,
+        "*2\r\n-NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. This command is no longer allowed for the following reason: no permission to execute the command or subcommand\r\n$-1\r\n"
+    );
+}

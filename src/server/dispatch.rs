@@ -83,7 +83,7 @@ pub fn run(shared: &Shared, session: &mut Session, words: Vec<Bytes>) -> Reply {
     }
     // AUTH, HELLO, QUIT and RESET stay open to every user, as in Redis.
     if !session.acl_unrestricted && !entry.spec.has_flag("no_auth") {
-        if let Err(e) = check_acl(shared, session, lookup.id, &words, now) {
+        if let Err(e) = check_acl(shared, session, lookup.id, &words, now, false) {
             shared.stats.commands[lookup.id]
                 .rejected_calls
                 .fetch_add(1, Ordering::Relaxed);
@@ -173,13 +173,15 @@ fn refresh_user(shared: &Shared, session: &mut Session) {
 }
 
 /// The permission check: the command, then its keys, then its channels.
-/// A denial is counted, logged in ACL LOG and answered with NOPERM.
+/// A denial is counted, logged in ACL LOG and answered with NOPERM (with
+/// Redis's longer text for a queued command refused at EXEC).
 fn check_acl(
     shared: &Shared,
     session: &Session,
     id: usize,
     words: &[Bytes],
     now: i64,
+    at_exec: bool,
 ) -> Result<(), CommandError> {
     let Some(user) = &session.user else {
         return Ok(());
@@ -196,6 +198,11 @@ fn check_acl(
         ),
         Denied::Key(i) => (Reason::Key, words[i].clone(), error::NOPERM_KEY),
         Denied::Channel(i) => (Reason::Channel, words[i].clone(), error::NOPERM_CHANNEL),
+    };
+    let e = if at_exec {
+        error::noperm_at_exec(reason.name())
+    } else {
+        e
     };
     let context = if session.multi.is_some() || session.in_exec {
         "multi"
@@ -294,7 +301,7 @@ pub fn run_queued(ctx: &mut Ctx<'_>, queued: Queued) -> Reply {
     // Permissions may have changed since the command was queued.
     let no_auth = CommandTable::global().entry(id).spec.has_flag("no_auth");
     if !ctx.session.acl_unrestricted && !no_auth {
-        if let Err(e) = check_acl(ctx.shared, ctx.session, id, &queued.words, ctx.now) {
+        if let Err(e) = check_acl(ctx.shared, ctx.session, id, &queued.words, ctx.now, true) {
             ctx.session.in_exec = false;
             return failed(ctx.shared, id, e);
         }
