@@ -352,3 +352,98 @@ pub fn pubsub_context(name: &str) -> CommandError {
         "ERR Can't execute '{name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
     ))
 }
+
+// ---------------------------------------------------------------- ACL
+
+/// Replaces CR and LF, which would break an error line.
+fn one_line(bytes: &[u8]) -> impl Iterator<Item = u8> + '_ {
+    bytes
+        .iter()
+        .map(|&b| if b == b'\r' || b == b'\n' { b' ' } else { b })
+}
+
+fn with_bytes(parts: &[&[u8]]) -> CommandError {
+    let mut out = Vec::new();
+    for (i, part) in parts.iter().enumerate() {
+        // Even parts are our text, odd ones come from the client.
+        if i % 2 == 1 {
+            out.extend(one_line(part));
+        } else {
+            out.extend_from_slice(part);
+        }
+    }
+    CommandError(Bytes::from(out))
+}
+
+/// `NOPERM User x has no permissions to run the 'get' command`.
+pub fn noperm_command(user: &[u8], full_name: &str) -> CommandError {
+    with_bytes(&[
+        b"NOPERM User ",
+        user,
+        format!(" has no permissions to run the '{full_name}' command").as_bytes(),
+    ])
+}
+
+/// A key the user may not access.
+pub const NOPERM_KEY: CommandError =
+    CommandError::new_static("NOPERM No permissions to access a key");
+
+/// A channel the user may not access.
+pub const NOPERM_CHANNEL: CommandError =
+    CommandError::new_static("NOPERM No permissions to access a channel");
+
+/// A queued command the user's rules no longer allow at EXEC; `reason` is
+/// the ACL LOG reason (`command`, `key`, `channel`).
+pub fn noperm_at_exec(reason: &str) -> CommandError {
+    let why = match reason {
+        "command" => "no permission to execute the command or subcommand",
+        "key" => "no permission to touch the specified keys",
+        _ => "no permission to access one of the channels used as arguments",
+    };
+    CommandError::new(format!(
+        "NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. This command is no longer allowed for the following reason: {why}"
+    ))
+}
+
+/// ACL SETUSER with a rule it refuses.
+pub fn acl_setuser_modifier(rule: &[u8], reason: &str) -> CommandError {
+    with_bytes(&[
+        b"ERR Error in ACL SETUSER modifier '",
+        rule,
+        format!("': {reason}").as_bytes(),
+    ])
+}
+
+/// ACL DELUSER default.
+pub const ACL_DELETE_DEFAULT: CommandError =
+    CommandError::new_static("ERR The 'default' user cannot be removed");
+
+/// ACL DRYRUN for a user that does not exist.
+pub fn acl_no_such_user(user: &[u8]) -> CommandError {
+    with_bytes(&[b"ERR User '", user, b"' not found"])
+}
+
+/// ACL DRYRUN of a command that does not exist.
+pub fn acl_no_such_command(name: &[u8]) -> CommandError {
+    with_bytes(&[b"ERR Command '", name, b"' not found"])
+}
+
+/// ACL CAT of a category that does not exist.
+pub fn acl_unknown_category(name: &[u8]) -> CommandError {
+    with_bytes(&[b"ERR Unknown category '", name, b"'"])
+}
+
+/// ACL SAVE could not write the file.
+pub const ACL_SAVE_FAILED: CommandError = CommandError::new_static(
+    "ERR There was an error trying to save the ACLs. Please check the server logs for more information",
+);
+
+/// ACL LOAD refused the file.
+pub fn acl_load_failed(reason: &str) -> CommandError {
+    CommandError::new(format!("ERR {reason}"))
+}
+
+/// ACL SAVE / LOAD without an `aclfile`.
+pub const ACL_NO_FILE: CommandError = CommandError::new_static(
+    "ERR This Redis instance is not configured to use an ACL file. You may want to specify users via the ACL SETUSER command and then issue a CONFIG REWRITE (assuming you have a Redis configuration file set) in order to store users in the Redis configuration.",
+);

@@ -2,6 +2,8 @@
 //!
 //! # A map of the crate
 //!
+//! - [`acl`]: users, their permissions, the check before each command,
+//!   ACL LOG and the ACL file.
 //! - [`config`]: command-line flags, redis.conf files, CONFIG GET/SET.
 //! - [`server`]: the listeners (plain and, with `tls-port`, TLS through
 //!   [`server::tls`]), one task per connection (`server::connection`), the
@@ -22,14 +24,15 @@
 //!
 //! ```text
 //! socket ─► RequestDecoder ─► CommandTable::lookup ─► parse ─► lock keyspace
-//!           (connection task,  (arity, auth, MULTI     (typed    execute ─► Reply
-//!            no lock)           queueing)               args)    unlock   encode
+//!           (connection task,  (arity, auth, ACL,      (typed    execute ─► Reply
+//!            no lock)           MULTI queueing)         args)    unlock   encode
 //! ```
 //!
 //! A connection decodes every complete request in its buffer, runs them in
 //! order and writes all the replies with one write (pipelining). Only
 //! execution holds the keyspace lock, so commands form one total order.
 
+pub mod acl;
 pub mod clock;
 pub mod commands;
 pub mod config;

@@ -428,7 +428,7 @@ impl Execute for List {
 
 /// One CLIENT LIST line, with Redis's fields. Buffer and memory figures
 /// Sluice does not track per client are reported as 0.
-fn describe(client: &ClientHandle, now: i64, blocked: bool) -> String {
+pub(crate) fn describe(client: &ClientHandle, now: i64, blocked: bool) -> String {
     let names = client.names.lock().expect("names lock").clone();
     let text = |v: &Option<Bytes>| {
         v.as_ref()
@@ -462,7 +462,7 @@ fn describe(client: &ClientHandle, now: i64, blocked: bool) -> String {
     // omem: pub/sub output queued and not yet written to the socket.
     let omem = ps.pending_bytes();
     format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={flags} db={} sub={sub} psub={psub} ssub={ssub} multi={multi} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem={omem} tot-mem=0 events=r cmd={cmd} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={flags} db={} sub={sub} psub={psub} ssub={ssub} multi={multi} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem={omem} tot-mem=0 events=r cmd={cmd} user={} redir=-1 resp={} lib-name={} lib-ver={}",
         client.id,
         client.addr,
         client.laddr,
@@ -471,6 +471,10 @@ fn describe(client: &ClientHandle, now: i64, blocked: bool) -> String {
         (now - client.created_ms).max(0) / 1000,
         (now - client.last_interaction_ms()).max(0) / 1000,
         client.db(),
+        names
+            .user
+            .as_ref()
+            .map_or("default".into(), |u| String::from_utf8_lossy(u)),
         client.resp(),
         text(&names.lib_name),
         text(&names.lib_ver),
@@ -562,7 +566,7 @@ impl Execute for Kill {
             }
             Kill::Filters(f) => {
                 if let Some(user) = &f.user {
-                    if user.as_ref() != b"default" {
+                    if ctx.shared.acl.get(user).is_none() {
                         return CommandError::new(format!(
                             "ERR No such user '{}'",
                             String::from_utf8_lossy(user)
@@ -580,6 +584,10 @@ impl Execute for Kill {
                             .as_ref()
                             .is_none_or(|a| c.laddr.to_string().as_bytes() == a.as_ref())
                         && f.kind.is_none_or(|k| k == client_type(c))
+                        && f.user.as_ref().is_none_or(|u| {
+                            let names = c.names.lock().expect("names lock");
+                            names.user.as_deref().unwrap_or(b"default") == u.as_ref()
+                        })
                         && f.max_age
                             .is_none_or(|age| (ctx.now - c.created_ms) / 1000 >= age)
                         && !(f.skip_me && c.id == ctx.session.id);
@@ -595,7 +603,8 @@ impl Execute for Kill {
 }
 
 /// Closes a client; the caller's own connection closes after this reply.
-fn kill(ctx: &mut Ctx<'_>, client: &Arc<ClientHandle>) {
+/// Closes a client: this one after its reply, another at once.
+pub(crate) fn kill(ctx: &mut Ctx<'_>, client: &Arc<ClientHandle>) {
     if client.id == ctx.session.id {
         ctx.session.close_after_reply = true;
     } else {

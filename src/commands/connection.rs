@@ -4,6 +4,7 @@ use bytes::Bytes;
 
 use super::args::{is, parse_i64_opt};
 use super::{boxed, Args, CommandSpec, Ctx, Execute, Kind};
+use crate::acl::Reason;
 use crate::error::{self, CommandError};
 use crate::protocol::{Reply, OK};
 use crate::server::REDIS_VERSION;
@@ -243,42 +244,43 @@ pub fn check_client_name(name: &[u8]) -> Result<(), CommandError> {
     }
 }
 
-/// Whether `given` is the password `required`, in time that depends on
-/// neither: both are hashed (SHA-256, as Redis keeps ACL passwords) and
-/// the digests compared without an early exit, so neither the position of
-/// the first wrong byte nor the password's length shows in the timing.
-pub(crate) fn password_matches(required: &[u8], given: &[u8]) -> bool {
-    use sha2::{Digest, Sha256};
-    let a = Sha256::digest(required);
-    let b = Sha256::digest(given);
-    a.iter()
-        .zip(b.iter())
-        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-        == 0
-}
-
-/// Checks credentials against `requirepass` (the default user's password)
-/// and marks the session authenticated.
+/// Checks credentials against the ACL users (`AUTH password` means the
+/// default user, whose password `requirepass` sets) and switches the
+/// session to the user. A failure is counted and logged in ACL LOG.
 fn authenticate(ctx: &mut Ctx<'_>, user: Option<&Bytes>, pass: &Bytes) -> Result<(), CommandError> {
-    let required = ctx
-        .shared
-        .config
-        .read()
-        .expect("config lock")
-        .requirepass
-        .clone();
-    let user_ok = user.is_none_or(|u| u.as_ref() == b"default");
-    let ok = match (&required, user) {
-        (None, None) => return Err(error::AUTH_NOT_CONFIGURED),
-        // The default user without a password accepts any password.
-        (None, Some(_)) => user_ok,
-        (Some(required), _) => user_ok & password_matches(required, pass),
-    };
-    if ok {
-        ctx.session.authenticated = true;
-        Ok(())
-    } else {
-        Err(error::WRONGPASS)
+    let acl = &ctx.shared.acl;
+    let name: &[u8] = user.map_or(b"default", |u| u.as_ref());
+    if user.is_none() && acl.get(b"default").is_some_and(|d| d.nopass) {
+        return Err(error::AUTH_NOT_CONFIGURED);
+    }
+    // Read before authenticating: a change racing with this AUTH makes
+    // the next command re-read the user.
+    let generation = acl.generation();
+    match acl.authenticate(name, pass) {
+        Some(user) => {
+            ctx.session.authenticated = true;
+            ctx.session.set_user(user, generation);
+            Ok(())
+        }
+        None => {
+            let context = if ctx.session.multi.is_some() || ctx.session.in_exec {
+                "multi"
+            } else {
+                "toplevel"
+            };
+            acl.record(
+                crate::acl::Event {
+                    reason: Reason::Auth,
+                    context,
+                    object: Bytes::from_static(b"AUTH"),
+                    username: Bytes::copy_from_slice(name),
+                    client_info: super::client::describe(&ctx.session.handle, ctx.now, false),
+                    addr: ctx.session.handle.addr,
+                },
+                ctx.now,
+            );
+            Err(error::WRONGPASS)
+        }
     }
 }
 
@@ -370,13 +372,8 @@ impl Reset {
 
 impl Execute for Reset {
     fn execute(self: Box<Self>, ctx: &mut Ctx<'_>) -> Reply {
-        let needs_auth = ctx
-            .shared
-            .config
-            .read()
-            .expect("config lock")
-            .requirepass
-            .is_some();
+        let default = ctx.shared.acl.get(b"default").expect("default user exists");
+        let generation = ctx.shared.acl.generation();
         let session = &mut *ctx.session;
         session.end_multi();
         session.unwatch_all(ctx.keyspace);
@@ -385,7 +382,8 @@ impl Execute for Reset {
         session.set_resp3(false);
         session.reply_off = false;
         session.skip_next = false;
-        session.authenticated = !needs_auth;
+        session.authenticated = default.enabled && default.nopass;
+        session.set_user(default, generation);
         session.handle.names.lock().expect("names lock").name = None;
         Reply::Simple("RESET")
     }

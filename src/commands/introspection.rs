@@ -89,7 +89,7 @@ pub static COMMANDS: &[CommandSpec] = &[CommandSpec {
 // ---------------------------------------------------------------- ACL categories
 
 /// ACL categories in the order Redis lists them.
-const CATEGORY_ORDER: &[&str] = &[
+pub const CATEGORY_ORDER: &[&str] = &[
     "keyspace",
     "read",
     "write",

@@ -8,6 +8,7 @@
 //! COMMAND INFO, COMMAND DOCS and COMMAND COUNT, and give the arity checks
 //! their data, so there is one place that says what a command is.
 
+pub mod acl;
 pub mod args;
 pub mod client;
 pub mod connection;
@@ -102,6 +103,7 @@ pub fn families() -> &'static [&'static [CommandSpec]] {
         persistence::COMMANDS,
         server::COMMANDS,
         client::COMMANDS,
+        acl::COMMANDS,
         introspection::COMMANDS,
     ];
     FAMILIES

@@ -224,6 +224,12 @@ pub struct Config {
     pub appendfsync: FsyncPolicy,
     /// Password of the default user, if any.
     pub requirepass: Option<Bytes>,
+    /// The ACL file (`aclfile`): users are loaded from it at start-up and
+    /// by ACL LOAD, and written by ACL SAVE.
+    pub aclfile: Option<PathBuf>,
+    /// `user <name> <rules...>` lines of the configuration file, each as
+    /// its words after `user` (bytes, exactly as written).
+    pub users: Vec<Vec<Bytes>>,
     /// Most clients connected at once.
     pub maxclients: usize,
     /// Threads that serve clients (read, parse, run, write); Redis's
@@ -286,6 +292,8 @@ impl Default for Config {
             dir: PathBuf::from("./sluice-data"),
             appendfsync: FsyncPolicy::EverySec,
             requirepass: None,
+            aclfile: None,
+            users: Vec::new(),
             maxclients: 10000,
             io_threads: 1,
             databases: 16,
@@ -329,6 +337,7 @@ pub const PARAMS: &[&str] = &[
     "dir",
     "appendfsync",
     "requirepass",
+    "aclfile",
     "maxclients",
     "io-threads",
     "databases",
@@ -361,6 +370,7 @@ const IMMUTABLE: &[&str] = &[
     "recovery",
     "journal-segment-size",
     "tls-port",
+    "aclfile",
 ];
 
 /// Whether `name` (lower-case) is a parameter Sluice knows.
@@ -496,6 +506,7 @@ impl Config {
                 self.requirepass =
                     (!value.is_empty()).then(|| Bytes::copy_from_slice(value.as_bytes()))
             }
+            "aclfile" => self.aclfile = (!value.is_empty()).then(|| PathBuf::from(value)),
             "maxclients" => {
                 self.maxclients = parse_integer(value)
                     .ok_or_else(|| invalid("argument couldn't be parsed into an integer"))
@@ -733,6 +744,11 @@ impl Config {
                 .as_ref()
                 .map(|p| String::from_utf8_lossy(p).into_owned())
                 .unwrap_or_default(),
+            "aclfile" => self
+                .aclfile
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
             "maxclients" => self.maxclients.to_string(),
             "io-threads" => self.io_threads.to_string(),
             "databases" => self.databases.to_string(),
@@ -794,6 +810,12 @@ impl Config {
             }
             let words = split_args(line.as_bytes())
                 .ok_or_else(|| format!("{origin}:{}: unbalanced quotes", n + 1))?;
+            // ACL users keep their words as bytes (passwords need not be
+            // UTF-8); they are checked when the server builds its users.
+            if words[0].eq_ignore_ascii_case(b"user") {
+                self.users.push(words[1..].to_vec());
+                continue;
+            }
             let name = String::from_utf8_lossy(&words[0]).to_ascii_lowercase();
             let value = words[1..].join(&b' ');
             // A quoted "\xff" escape makes a byte that is not text: only a
@@ -892,6 +914,9 @@ pub struct Cli {
     /// Require clients to AUTH with this password.
     #[arg(long)]
     pub requirepass: Option<String>,
+    /// ACL file: users are loaded from it, ACL SAVE writes it.
+    #[arg(long)]
+    pub aclfile: Option<String>,
     /// Most clients connected at once [default: 10000].
     #[arg(long)]
     pub maxclients: Option<String>,
@@ -998,6 +1023,7 @@ impl Cli {
             ("dir", self.dir),
             ("appendfsync", self.appendfsync),
             ("requirepass", self.requirepass),
+            ("aclfile", self.aclfile),
             ("maxclients", self.maxclients),
             ("databases", self.databases),
             ("io-threads", self.io_threads),

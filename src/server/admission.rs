@@ -28,8 +28,14 @@ pub fn set_keepalive(stream: &TcpStream, idle_secs: u64) -> std::io::Result<()> 
 /// default user has no password, and the peer is not on the loopback
 /// interface. As in Redis 7, the addresses the server is bound to do not
 /// matter: a loopback-only server never sees such a peer anyway.
-pub fn refused_by_protected_mode(config: &Config, peer: SocketAddr) -> bool {
-    config.protected_mode && config.requirepass.is_none() && !is_loopback(peer.ip())
+/// `default_has_password`: the default user is not `nopass` (requirepass
+/// or ACL SETUSER gave it a password).
+pub fn refused_by_protected_mode(
+    config: &Config,
+    default_has_password: bool,
+    peer: SocketAddr,
+) -> bool {
+    config.protected_mode && !default_has_password && !is_loopback(peer.ip())
 }
 
 /// Loopback, also as an IPv4 address mapped into IPv6 (a dual-stack
@@ -41,7 +47,6 @@ fn is_loopback(ip: IpAddr) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bytes::Bytes;
 
     fn peer(ip: &str) -> SocketAddr {
         SocketAddr::new(ip.parse().unwrap(), 40000)
@@ -51,7 +56,10 @@ mod tests {
     fn protected_mode_refuses_only_remote_peers_without_a_password() {
         let mut config = Config::default();
         for local in ["127.0.0.1", "127.1.2.3", "::1", "::ffff:127.0.0.1"] {
-            assert!(!refused_by_protected_mode(&config, peer(local)), "{local}");
+            assert!(
+                !refused_by_protected_mode(&config, false, peer(local)),
+                "{local}"
+            );
         }
         for remote in [
             "192.0.2.7",
@@ -60,12 +68,17 @@ mod tests {
             "::ffff:192.0.2.7",
             "0.0.0.0",
         ] {
-            assert!(refused_by_protected_mode(&config, peer(remote)), "{remote}");
+            assert!(
+                refused_by_protected_mode(&config, false, peer(remote)),
+                "{remote}"
+            );
         }
-        config.requirepass = Some(Bytes::from_static(b"pw"));
-        assert!(!refused_by_protected_mode(&config, peer("192.0.2.7")));
-        config.requirepass = None;
+        assert!(!refused_by_protected_mode(&config, true, peer("192.0.2.7")));
         config.protected_mode = false;
-        assert!(!refused_by_protected_mode(&config, peer("192.0.2.7")));
+        assert!(!refused_by_protected_mode(
+            &config,
+            false,
+            peer("192.0.2.7")
+        ));
     }
 }

@@ -19,6 +19,8 @@ pub struct ClientNames {
     pub lib_name: Option<Bytes>,
     /// CLIENT SETINFO LIB-VER.
     pub lib_ver: Option<Bytes>,
+    /// The ACL user the connection runs as (`default` when `None`).
+    pub user: Option<Bytes>,
 }
 
 /// One connected client, as other connections see it.

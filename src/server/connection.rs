@@ -53,10 +53,13 @@ pub async fn serve<S: Transport>(
         fd,
         shared.clock.now_ms(),
     ));
-    let (max_clients, needs_auth) = {
-        let config = shared.config.read().expect("config lock");
-        (config.maxclients, config.requirepass.is_some())
-    };
+    let max_clients = shared.config.read().expect("config lock").maxclients;
+    // A new connection is the default user's, logged in only if that user
+    // is on and needs no password: requirepass sets its password, and so
+    // may ACL SETUSER default.
+    let default = shared.acl.get(b"default");
+    let needs_auth = default.as_ref().is_none_or(|d| !(d.enabled && d.nopass));
+    let default_has_password = default.as_ref().is_none_or(|d| !d.nopass);
     if !shared.clients.register(handle.clone(), max_clients) {
         shared
             .stats
@@ -70,7 +73,7 @@ pub async fn serve<S: Transport>(
     }
     let refused = {
         let config = shared.config.read().expect("config lock");
-        super::refused_by_protected_mode(&config, peer)
+        super::refused_by_protected_mode(&config, default_has_password, peer)
     };
     if refused {
         shared

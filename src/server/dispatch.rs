@@ -7,6 +7,7 @@ use std::time::Instant;
 use bytes::Bytes;
 
 use super::{Session, Shared};
+use crate::acl::{self, Denied, Reason};
 use crate::commands::{Args, CommandTable, Ctx, Execute, Kind, Lookup};
 use crate::error::{self, CommandError};
 use crate::protocol::Reply;
@@ -50,6 +51,9 @@ pub fn run(shared: &Shared, session: &mut Session, words: Vec<Bytes>) -> Reply {
     // command time snapshot does.
     let now = shared.clock.now_ms();
     session.handle.touch(now, lookup.id);
+    if session.acl_generation != shared.acl.generation() {
+        refresh_user(shared, session);
+    }
     if !session.authenticated && !entry.spec.has_flag("no_auth") {
         shared.stats.commands[lookup.id]
             .rejected_calls
@@ -78,6 +82,15 @@ pub fn run(shared: &Shared, session: &mut Session, words: Vec<Bytes>) -> Reply {
             .rejected_calls
             .fetch_add(1, Ordering::Relaxed);
         return reject(shared, session, error::NOT_IN_MULTI);
+    }
+    // AUTH, HELLO, QUIT and RESET stay open to every user, as in Redis.
+    if !session.acl_unrestricted && !entry.spec.has_flag("no_auth") {
+        if let Err(e) = check_acl(shared, session, lookup.id, &words, now, false) {
+            shared.stats.commands[lookup.id]
+                .rejected_calls
+                .fetch_add(1, Ordering::Relaxed);
+            return reject(shared, session, e);
+        }
     }
     if let Some(multi) = session.multi.as_mut() {
         if !NOT_QUEUED.contains(&entry.full_name.as_str()) {
@@ -137,6 +150,79 @@ pub fn run(shared: &Shared, session: &mut Session, words: Vec<Bytes>) -> Reply {
             Reply::Error(e)
         }
     }
+}
+
+/// Re-reads the session's user after any ACL change. On the first command
+/// the user is `default`, and the connection is logged in if `default` is
+/// on and needs no password. A connection whose user was deleted is closed.
+fn refresh_user(shared: &Shared, session: &mut Session) {
+    let generation = shared.acl.generation();
+    match &session.user {
+        None => {
+            let default = shared.acl.get(b"default").expect("default user exists");
+            session.authenticated = default.enabled && default.nopass;
+            session.set_user(default, generation);
+        }
+        Some(user) => match shared.acl.get(&user.name) {
+            Some(user) => session.set_user(user, generation),
+            None => {
+                session.acl_generation = generation;
+                session.authenticated = false;
+                session.handle.kill();
+            }
+        },
+    }
+}
+
+/// The permission check: the command, then its keys, then its channels.
+/// A denial is counted, logged in ACL LOG and answered with NOPERM (with
+/// Redis's longer text for a queued command refused at EXEC).
+fn check_acl(
+    shared: &Shared,
+    session: &Session,
+    id: usize,
+    words: &[Bytes],
+    now: i64,
+    at_exec: bool,
+) -> Result<(), CommandError> {
+    let Some(user) = &session.user else {
+        return Ok(());
+    };
+    let entry = CommandTable::global().entry(id);
+    let Err(denied) = acl::check(user, id, entry, words) else {
+        return Ok(());
+    };
+    let (reason, object, e) = match denied {
+        Denied::Command => (
+            Reason::Command,
+            Bytes::from(entry.full_name.clone()),
+            error::noperm_command(&user.name, &entry.full_name),
+        ),
+        Denied::Key(i) => (Reason::Key, words[i].clone(), error::NOPERM_KEY),
+        Denied::Channel(i) => (Reason::Channel, words[i].clone(), error::NOPERM_CHANNEL),
+    };
+    let e = if at_exec {
+        error::noperm_at_exec(reason.name())
+    } else {
+        e
+    };
+    let context = if session.multi.is_some() || session.in_exec {
+        "multi"
+    } else {
+        "toplevel"
+    };
+    shared.acl.record(
+        crate::acl::Event {
+            reason,
+            context,
+            object,
+            username: user.name.clone(),
+            client_info: crate::commands::client::describe(&session.handle, now, false),
+            addr: session.handle.addr,
+        },
+        now,
+    );
+    Err(e)
 }
 
 /// Parses the words of a command found by `lookup`.
@@ -214,6 +300,14 @@ fn failed(shared: &Shared, id: usize, e: CommandError) -> Reply {
 pub fn run_queued(ctx: &mut Ctx<'_>, queued: Queued) -> Reply {
     let id = queued.lookup.id;
     ctx.session.in_exec = true;
+    // Permissions may have changed since the command was queued.
+    let no_auth = CommandTable::global().entry(id).spec.has_flag("no_auth");
+    if !ctx.session.acl_unrestricted && !no_auth {
+        if let Err(e) = check_acl(ctx.shared, ctx.session, id, &queued.words, ctx.now, true) {
+            ctx.session.in_exec = false;
+            return failed(ctx.shared, id, e);
+        }
+    }
     let reply = match parse(queued.lookup, queued.words) {
         Ok(command) => execute(ctx, id, command),
         Err(e) => failed(ctx.shared, id, e),

@@ -74,6 +74,8 @@ pub struct Shared {
     pub storage: Storage,
     /// Pub/sub subscriptions and delivery.
     pub pubsub: pubsub::PubSub,
+    /// Users and permissions.
+    pub acl: crate::acl::Acl,
     next_client_id: AtomicU64,
     shutdown: watch::Sender<bool>,
 }
@@ -197,6 +199,7 @@ impl Server {
         clock: Clock,
         disk: Arc<dyn Disk>,
     ) -> Result<Server, BindError> {
+        let acl = crate::acl::Acl::from_config(&config)?;
         let mut keyspace = Keyspace::new(config.databases);
         let storage = Storage::open(&config, disk, &mut keyspace, clock.now_ms())?;
         let tls_config = if config.tls.enabled() {
@@ -243,6 +246,7 @@ impl Server {
             tls: tls::Tls::new(tls_listening, tls_config),
             storage,
             pubsub: pubsub::PubSub::default(),
+            acl,
             next_client_id: AtomicU64::new(1),
             shutdown,
         });
@@ -443,6 +447,9 @@ pub enum BindError {
     /// Listening failed.
     #[error("can't listen: {0}")]
     Listen(#[from] std::io::Error),
+    /// The ACL file or `user` lines were refused.
+    #[error("can't load the ACL users: {0}")]
+    Acl(#[from] crate::acl::file::AclFileError),
     /// The data directory could not be recovered.
     #[error("can't load the data directory: {0}")]
     Storage(#[from] StorageError),

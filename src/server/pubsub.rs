@@ -360,6 +360,15 @@ impl PubSub {
         Reply::Frames(frames)
     }
 
+    /// A client's subscriptions of one kind, in subscription order (the
+    /// ACL re-check after a user's channel rules change).
+    pub fn subscriptions(&self, client_id: u64, kind: SubKind) -> Vec<Bytes> {
+        self.registry
+            .lock()
+            .expect("pubsub lock")
+            .names(client_id, kind)
+    }
+
     /// Drops every subscription of a client without notifying it (RESET,
     /// disconnect).
     pub fn unsubscribe_all(&self, handle: &ClientHandle) {

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use super::clients::ClientHandle;
+use crate::acl::User;
 use crate::commands::Lookup;
 use crate::keyspace::{Keyspace, WatchFlag};
 
@@ -55,6 +56,13 @@ pub struct Session {
     pub resp3: bool,
     /// Whether the client may run commands (true when no password is set).
     pub authenticated: bool,
+    /// The user the connection runs as; `None` until its first command,
+    /// which picks the default user.
+    pub user: Option<Arc<User>>,
+    /// The ACL generation `user` was read at (re-read when it changes).
+    pub acl_generation: u64,
+    /// `user` may run everything: the permission check is skipped.
+    pub acl_unrestricted: bool,
     /// The open MULTI block, if any.
     pub multi: Option<Multi>,
     /// Flag raised when a WATCHed key changes.
@@ -104,6 +112,9 @@ impl Session {
             db: 0,
             resp3: false,
             authenticated: !needs_auth,
+            user: None,
+            acl_generation: 0,
+            acl_unrestricted: false,
             multi: None,
             watch_flag: Arc::new(AtomicBool::new(false)),
             watched: Vec::new(),
@@ -121,6 +132,14 @@ impl Session {
             handle,
             pubsub_mark: 0,
         }
+    }
+
+    /// Runs as `user` from now on (AUTH, HELLO AUTH, RESET).
+    pub fn set_user(&mut self, user: Arc<User>, generation: u64) {
+        self.acl_unrestricted = user.unrestricted();
+        self.handle.names.lock().expect("names lock").user = Some(user.name.clone());
+        self.user = Some(user);
+        self.acl_generation = generation;
     }
 
     /// Selects a database (bounds already checked).

@@ -170,6 +170,19 @@ impl TestServer {
             .expect("connect")
     }
 
+    /// A RESP2 connection authenticated as an ACL user.
+    pub async fn connect_as(
+        &self,
+        user: &str,
+        password: &str,
+    ) -> redis::aio::MultiplexedConnection {
+        redis::Client::open(format!("redis://{user}:{password}@{}/", self.addr))
+            .expect("valid url")
+            .get_multiplexed_async_connection()
+            .await
+            .expect("connect")
+    }
+
     /// A RESP2 connection.
     pub async fn client(&self) -> redis::aio::MultiplexedConnection {
         self.connect(false).await

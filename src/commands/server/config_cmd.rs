@@ -124,6 +124,11 @@ impl Execute for ConfigSet {
             config::apply_loglevel(updated.loglevel);
         }
         ctx.shared.storage.journal.set_policy(updated.appendfsync);
+        if updated.requirepass != config.requirepass {
+            ctx.shared
+                .acl
+                .set_requirepass(updated.requirepass.as_deref());
+        }
         *config = updated;
         OK
     }
@@ -132,6 +137,7 @@ impl Execute for ConfigSet {
 pub(super) fn parse_config_resetstat(_args: Args) -> Result<Box<dyn Execute>, CommandError> {
     boxed(Simple(|ctx| {
         ctx.shared.stats.reset();
+        ctx.shared.acl.reset_counters();
         ctx.keyspace.stats = KeyspaceStats::default();
         OK
     }))

@@ -309,6 +309,11 @@ fn info_section(ctx: &mut Ctx<'_>, name: &str, out: &mut String) {
                 load(&shared.pubsub.obuf_disconnections),
             );
             field(out, "total_error_replies", load(&stats.total_error_replies));
+            let acl = &shared.acl;
+            field(out, "acl_access_denied_auth", load(&acl.denied_auth));
+            field(out, "acl_access_denied_cmd", load(&acl.denied_cmd));
+            field(out, "acl_access_denied_key", load(&acl.denied_key));
+            field(out, "acl_access_denied_channel", load(&acl.denied_channel));
         }
         "replication" => {
             field(out, "role", "master");
