@@ -317,3 +317,28 @@ def test_exec_rechecks_changed_rules(kind, start_server):
         entry = raw(admin, "ACL", "LOG", "1")[0]
         fields = dict(zip(entry[::2], entry[1::2]))
         assert (fields[b"reason"], fields[b"context"], fields[b"object"]) == (b"command", b"multi", b"set")
+
+
+def test_acl_pubsub_default_decides_new_users_channels(kind, start_server):
+    srv = start_server(kind)
+    with srv.client() as c:
+        assert c.config_get("acl-pubsub-default") == {"acl-pubsub-default": "resetchannels"}
+        with pytest.raises(redis.ResponseError, match="allchannels, resetchannels"):
+            c.config_set("acl-pubsub-default", "bogus")
+        assert raw(c, "ACL", "SETUSER", "before") == b"OK"
+        c.config_set("acl-pubsub-default", "allchannels")
+        assert raw(c, "ACL", "SETUSER", "after") == b"OK"
+
+        def channels(user):
+            fields = dict(zip(*[iter(raw(c, "ACL", "GETUSER", user))] * 2))
+            return fields[b"channels"]
+
+        assert channels("before") == b""
+        assert channels("after") == b"&*"
+        # `reset` follows the setting too; existing users keep theirs.
+        assert raw(c, "ACL", "SETUSER", "before", "reset") == b"OK"
+        assert channels("before") == b"&*"
+        c.config_set("acl-pubsub-default", "resetchannels")
+        assert raw(c, "ACL", "SETUSER", "later") == b"OK"
+        assert channels("later") == b""
+        assert channels("after") == b"&*"

@@ -766,3 +766,35 @@ async fn a_default_user_password_from_setuser_gates_new_connections() {
     let mut open = srv.raw().await;
     assert_eq!(open.request(b"PING\r\n").await, "+PONG\r\n");
 }
+
+/// `acl-pubsub-default allchannels` gives users created from then on (and
+/// `reset`) every channel; users that exist keep theirs.
+#[tokio::test]
+async fn acl_pubsub_default_decides_new_users_channels() {
+    let srv = TestServer::start().await;
+    let mut con = srv.client().await;
+    let channels = async |con: &mut redis::aio::MultiplexedConnection, user: &str| {
+        let reply: Vec<Value> = cmd(con, &["ACL", "GETUSER", user]).await.unwrap();
+        let at = reply
+            .iter()
+            .position(|v| matches!(v, Value::BulkString(b) if b == b"channels"))
+            .expect("a channels field");
+        match &reply[at + 1] {
+            Value::BulkString(b) => String::from_utf8(b.clone()).unwrap(),
+            other => panic!("{other:?}"),
+        }
+    };
+    ok(&mut con, &["ACL", "SETUSER", "before"]).await;
+    ok(
+        &mut con,
+        &["CONFIG", "SET", "acl-pubsub-default", "allchannels"],
+    )
+    .await;
+    ok(&mut con, &["ACL", "SETUSER", "after"]).await;
+    assert_eq!(channels(&mut con, "before").await, "");
+    assert_eq!(channels(&mut con, "after").await, "&*");
+    ok(&mut con, &["ACL", "SETUSER", "before", "reset"]).await;
+    assert_eq!(channels(&mut con, "before").await, "&*");
+    let e = err(&mut con, &["CONFIG", "SET", "acl-pubsub-default", "x"]).await;
+    assert!(e.contains("allchannels, resetchannels"), "{e}");
+}

@@ -67,14 +67,14 @@ fn os_text(e: &std::io::Error) -> String {
 
 /// Parses one `user <name> <rules...>` definition (the words after
 /// `user`, split already).
-pub fn parse_user(words: &[&[u8]]) -> Result<User, String> {
+pub fn parse_user(words: &[&[u8]], all_channels: bool) -> Result<User, String> {
     let (name, rules) = words
         .split_first()
         .ok_or_else(|| "the user name is missing".to_string())?;
     if name.contains(&b' ') {
         return Err("Usernames can't contain spaces or null characters".into());
     }
-    let mut user = User::new(Bytes::copy_from_slice(name));
+    let mut user = User::created(Bytes::copy_from_slice(name), all_channels);
     let rules: Vec<Bytes> = rules.iter().map(|r| Bytes::copy_from_slice(r)).collect();
     let rules = super::user::merge_selector_args(&rules).map_err(|start| {
         format!(
@@ -83,13 +83,14 @@ pub fn parse_user(words: &[&[u8]]) -> Result<User, String> {
         )
     })?;
     for rule in &rules {
-        user.apply(rule).map_err(|e| e.text().to_string())?;
+        user.apply_with_default(rule, all_channels)
+            .map_err(|e| e.text().to_string())?;
     }
     Ok(user)
 }
 
 /// Parses the text of an ACL file.
-pub fn parse(path: &str, text: &[u8]) -> Result<Vec<User>, AclFileError> {
+pub fn parse(path: &str, text: &[u8], all_channels: bool) -> Result<Vec<User>, AclFileError> {
     let mut users: Vec<User> = Vec::new();
     for (n, line) in text.split(|&b| b == b'\n').enumerate() {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
@@ -113,7 +114,7 @@ pub fn parse(path: &str, text: &[u8]) -> Result<Vec<User>, AclFileError> {
                 })
             }
         }
-        let user = parse_user(&words[1..]).map_err(err)?;
+        let user = parse_user(&words[1..], all_channels).map_err(err)?;
         if users.iter().any(|u| u.name == user.name) {
             return Err(AclFileError::Duplicate {
                 name: String::from_utf8_lossy(&user.name).into_owned(),
@@ -126,12 +127,12 @@ pub fn parse(path: &str, text: &[u8]) -> Result<Vec<User>, AclFileError> {
 }
 
 /// Reads and parses an ACL file.
-pub fn load(path: &Path) -> Result<Vec<User>, AclFileError> {
+pub fn load(path: &Path, all_channels: bool) -> Result<Vec<User>, AclFileError> {
     let text = std::fs::read(path).map_err(|source| AclFileError::Open {
         path: path.display().to_string(),
         source,
     })?;
-    parse(&path.display().to_string(), &text)
+    parse(&path.display().to_string(), &text, all_channels)
 }
 
 /// Writes every user to `path`, atomically.

@@ -58,6 +58,9 @@ pub struct Acl {
     pub denied_key: AtomicU64,
     /// Channels refused (INFO `acl_access_denied_channel`).
     pub denied_channel: AtomicU64,
+    /// `acl-pubsub-default allchannels`: new users (and `reset`) get
+    /// every channel.
+    pubsub_all: std::sync::atomic::AtomicBool,
 }
 
 /// A security event to record.
@@ -92,7 +95,18 @@ impl Acl {
             denied_cmd: AtomicU64::new(0),
             denied_key: AtomicU64::new(0),
             denied_channel: AtomicU64::new(0),
+            pubsub_all: std::sync::atomic::AtomicBool::new(false),
         }
+    }
+
+    /// Applies `acl-pubsub-default` (at start and on CONFIG SET): it
+    /// decides the channels of users created from now on.
+    pub fn set_pubsub_default(&self, all_channels: bool) {
+        self.pubsub_all.store(all_channels, Ordering::Relaxed);
+    }
+
+    fn pubsub_all(&self) -> bool {
+        self.pubsub_all.load(Ordering::Relaxed)
     }
 
     /// The users a configuration asks for: `default` with `requirepass`,
@@ -101,6 +115,7 @@ impl Acl {
     pub fn from_config(config: &crate::config::Config) -> Result<Acl, file::AclFileError> {
         let mut acl = Acl::new(config.requirepass.as_deref());
         acl.path = config.aclfile.clone();
+        acl.set_pubsub_default(config.acl_pubsub_default_all);
         let origin = config
             .config_file
             .as_ref()
@@ -140,17 +155,19 @@ impl Acl {
                     }
                     user
                 }
-                _ => file::parse_user(&words).map_err(|reason| file::AclFileError::Line {
-                    path: origin.clone(),
-                    line: n + 1,
-                    reason,
+                _ => file::parse_user(&words, acl.pubsub_all()).map_err(|reason| {
+                    file::AclFileError::Line {
+                        path: origin.clone(),
+                        line: n + 1,
+                        reason,
+                    }
                 })?,
             };
             users.insert(user.name.clone(), Arc::new(user));
         }
         drop(users);
         if let Some(path) = &acl.path {
-            let loaded = file::load(path)?;
+            let loaded = file::load(path, acl.pubsub_all())?;
             acl.install(loaded);
         }
         Ok(acl)
@@ -170,7 +187,8 @@ impl Acl {
     /// permissions), as Redis does.
     pub fn load(&self) -> Result<(), CommandError> {
         let path = self.path.as_deref().ok_or(error::ACL_NO_FILE)?;
-        let users = file::load(path).map_err(|e| error::acl_load_failed(&e.to_string()))?;
+        let users = file::load(path, self.pubsub_all())
+            .map_err(|e| error::acl_load_failed(&e.to_string()))?;
         self.install(users);
         Ok(())
     }
@@ -215,10 +233,12 @@ impl Acl {
         let mut users = self.users.write().expect("acl lock");
         let mut user = match users.get(name) {
             Some(u) => (**u).clone(),
-            None => User::new(Bytes::copy_from_slice(name)),
+            None => User::created(Bytes::copy_from_slice(name), self.pubsub_all()),
         };
+        let all_channels = self.pubsub_all();
         for (i, rule) in rules.iter().enumerate() {
-            user.apply(rule).map_err(|e| (i, e))?;
+            user.apply_with_default(rule, all_channels)
+                .map_err(|e| (i, e))?;
         }
         users.insert(user.name.clone(), Arc::new(user));
         self.generation.fetch_add(1, Ordering::AcqRel);

@@ -147,6 +147,28 @@ impl User {
         }
     }
 
+    /// A user created by ACL SETUSER, the ACL file or a `user` line: as
+    /// [`User::new`], with every channel when `acl-pubsub-default` is
+    /// `allchannels`.
+    pub fn created(name: Bytes, all_channels: bool) -> User {
+        let mut user = User::new(name);
+        if all_channels {
+            user.apply(b"allchannels").expect("valid rule");
+        }
+        user
+    }
+
+    /// Applies one rule as [`User::apply`] does, except that `reset`
+    /// also grants every channel when `acl-pubsub-default` is
+    /// `allchannels`, as in Redis.
+    pub fn apply_with_default(&mut self, rule: &[u8], all_channels: bool) -> Result<(), RuleError> {
+        self.apply(rule)?;
+        if all_channels && rule.eq_ignore_ascii_case(b"reset") {
+            self.apply(b"allchannels")?;
+        }
+        Ok(())
+    }
+
     /// The default user of a fresh server: everything allowed, with
     /// `requirepass` as its password if one is set, else `nopass`.
     pub fn default_user(requirepass: Option<&[u8]>) -> User {

@@ -270,6 +270,9 @@ pub struct Config {
     pub client_output_buffer_limit: OutputBufferLimits,
     /// TLS listener and certificates.
     pub tls: TlsConfig,
+    /// `acl-pubsub-default`: users created from now on get every channel
+    /// (`allchannels`) or none (`resetchannels`, the default).
+    pub acl_pubsub_default_all: bool,
     /// Refuse clients from non-loopback addresses while no password is set
     /// (`protected-mode`).
     pub protected_mode: bool,
@@ -311,6 +314,7 @@ impl Default for Config {
             auto_aof_rewrite_min_size: 64 * 1024 * 1024,
             client_output_buffer_limit: OutputBufferLimits::default(),
             tls: TlsConfig::default(),
+            acl_pubsub_default_all: false,
             protected_mode: true,
             timeout: 0,
             tcp_keepalive: 300,
@@ -357,6 +361,7 @@ pub const PARAMS: &[&str] = &[
     "timeout",
     "tcp-keepalive",
     "client-query-buffer-limit",
+    "acl-pubsub-default",
 ];
 
 /// Parameters fixed once the server runs.
@@ -691,6 +696,16 @@ impl Config {
                 }
                 self.tls.ciphers = suites;
             }
+            "acl-pubsub-default" => {
+                self.acl_pubsub_default_all =
+                    match value.to_ascii_lowercase().as_str() {
+                        "allchannels" => true,
+                        "resetchannels" => false,
+                        _ => return Err(invalid(
+                            "argument(s) must be one of the following: allchannels, resetchannels",
+                        )),
+                    }
+            }
             "protected-mode" => {
                 self.protected_mode = match value.to_ascii_lowercase().as_str() {
                     "yes" => true,
@@ -785,6 +800,12 @@ impl Config {
             "tls-ciphersuites" => self.tls.ciphersuites.join(":"),
             "tls-ciphers" => self.tls.ciphers.join(":"),
             "protected-mode" => if self.protected_mode { "yes" } else { "no" }.into(),
+            "acl-pubsub-default" => if self.acl_pubsub_default_all {
+                "allchannels"
+            } else {
+                "resetchannels"
+            }
+            .into(),
             "timeout" => self.timeout.to_string(),
             "tcp-keepalive" => self.tcp_keepalive.to_string(),
             "client-query-buffer-limit" => self.client_query_buffer_limit.to_string(),
@@ -983,6 +1004,10 @@ pub struct Cli {
     /// [default: yes].
     #[arg(long = "protected-mode")]
     pub protected_mode: Option<String>,
+    /// Channels of new ACL users: resetchannels or allchannels
+    /// [default: resetchannels].
+    #[arg(long = "acl-pubsub-default")]
+    pub acl_pubsub_default: Option<String>,
     /// Close clients idle this many seconds; 0 never [default: 0].
     #[arg(long)]
     pub timeout: Option<String>,
@@ -1048,6 +1073,7 @@ impl Cli {
             ("tls-ciphersuites", self.tls_ciphersuites),
             ("tls-ciphers", self.tls_ciphers),
             ("protected-mode", self.protected_mode),
+            ("acl-pubsub-default", self.acl_pubsub_default),
             ("timeout", self.timeout),
             ("tcp-keepalive", self.tcp_keepalive),
             ("client-query-buffer-limit", self.client_query_buffer_limit),

@@ -124,6 +124,9 @@ impl Execute for ConfigSet {
             config::apply_loglevel(updated.loglevel);
         }
         ctx.shared.storage.journal.set_policy(updated.appendfsync);
+        ctx.shared
+            .acl
+            .set_pubsub_default(updated.acl_pubsub_default_all);
         if updated.requirepass != config.requirepass {
             ctx.shared
                 .acl
