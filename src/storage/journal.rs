@@ -31,7 +31,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
-use tracing::{error, info};
+use tracing::info;
 
 use super::format::{
     encode_file_header, encode_record, read_record, record_end, RecordType, FILE_HEADER_LEN,
@@ -42,6 +42,15 @@ use super::manifest::Manifest;
 use super::mapguard::{report_damage, GuardedMap};
 use super::StorageError;
 use crate::config::FsyncPolicy;
+
+#[path = "journal_failure.rs"]
+mod failure;
+use failure::Failure;
+#[path = "journal_payload.rs"]
+mod payload;
+pub use failure::FailureKind;
+use payload::read_at;
+pub use payload::PayloadRef;
 
 /// Where a record starts: segment sequence number and byte offset.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -125,22 +134,6 @@ pub struct JournalStats {
     pub resumes: AtomicU64,
     /// Times the keyspace was rolled back to the log after a failed write.
     pub rollbacks: AtomicU64,
-}
-
-/// What kind of failure makes the journal refuse writes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FailureKind {
-    /// A write failed; lifted once a probe write succeeds.
-    Write,
-    /// An fsync failed (or the log could not be put back in order after a
-    /// failed write): refused until restart.
-    Sync,
-}
-
-#[derive(Debug, Clone)]
-struct Failure {
-    kind: FailureKind,
-    what: String,
 }
 
 /// The commit log.
@@ -263,128 +256,6 @@ impl Journal {
     pub fn set_policy(&self, policy: FsyncPolicy) {
         self.policy.store(policy_code(policy), Ordering::Relaxed);
         self.wake_syncer.notify_all();
-    }
-
-    /// Why the journal refuses writes, if it does.
-    pub fn failure(&self) -> Option<String> {
-        if !self.failed.load(Ordering::Acquire) {
-            return None;
-        }
-        let f = self.failure.lock().expect("failure lock");
-        f.as_ref().map(|f| f.what.clone())
-    }
-
-    /// The kind of the failure in force, if any.
-    pub fn failure_kind(&self) -> Option<FailureKind> {
-        let f = self.failure.lock().expect("failure lock");
-        f.as_ref().map(|f| f.kind)
-    }
-
-    /// Refuses writes from now on. A failure in force is kept (it is the
-    /// one reported), except that a `Sync` failure replaces a `Write` one:
-    /// it is for good.
-    pub fn fail_with(&self, kind: FailureKind, what: String) -> StorageError {
-        let mut f = self.failure.lock().expect("failure lock");
-        let replace = match f.as_ref() {
-            None => true,
-            Some(old) => old.kind == FailureKind::Write && kind == FailureKind::Sync,
-        };
-        if replace {
-            match kind {
-                FailureKind::Write => {
-                    error!("journal write failed: {what}; refusing writes until the disk takes them again")
-                }
-                FailureKind::Sync => {
-                    error!("journal failure: {what}; refusing writes until restart")
-                }
-            }
-            *f = Some(Failure { kind, what });
-        }
-        self.failed.store(true, Ordering::Release);
-        let reported = f.as_ref().expect("just set").what.clone();
-        drop(f);
-        // Wake everyone waiting for durability: it will not come.
-        self.synced.send_modify(|_| {});
-        self.wake_syncer.notify_all();
-        StorageError::Failed(reported)
-    }
-
-    fn fail(&self, what: String) -> StorageError {
-        self.fail_with(FailureKind::Sync, what)
-    }
-
-    fn check(&self) -> Result<(), StorageError> {
-        match self.failure() {
-            Some(f) => Err(StorageError::Failed(f)),
-            None => Ok(()),
-        }
-    }
-
-    /// Whether the keyspace must be rolled back to the log (a failed write
-    /// dropped records it holds); true once per failed write.
-    pub fn take_rollback(&self) -> bool {
-        self.rollback.swap(false, Ordering::SeqCst)
-    }
-
-    /// Asks for a rollback: the keyspace holds changes the journal refused.
-    pub fn request_rollback(&self) {
-        self.rollback.store(true, Ordering::SeqCst);
-    }
-
-    /// Whether a rollback is pending.
-    pub fn rollback_pending(&self) -> bool {
-        self.rollback.load(Ordering::SeqCst)
-    }
-
-    /// After a failed write: cuts from the file whatever part of the
-    /// buffer reached it, and drops the buffer. Nothing in it was
-    /// acknowledged (replies wait for the write), so the log is back to
-    /// its last acknowledged record.
-    fn drop_failed_write(&self, st: &mut State, e: std::io::Error) -> StorageError {
-        let path = self.dir.join(segment_name(st.current.seq));
-        self.stats.write_failures.fetch_add(1, Ordering::Relaxed);
-        st.buf.clear();
-        st.next_lsn = st.written_lsn + 1;
-        // A map made while the torn bytes were there must not outlive them.
-        self.maps.lock().expect("maps lock").remove(&st.current.seq);
-        self.rollback.store(true, Ordering::SeqCst);
-        if let Err(t) = st.current.file.truncate(st.current.written_len) {
-            // Later records would follow a torn one: never write again.
-            return self.fail(format!(
-                "write to {}: {e}; cutting the partial write failed: {t}",
-                path.display()
-            ));
-        }
-        self.fail_with(
-            FailureKind::Write,
-            format!("write to {}: {e}", path.display()),
-        )
-    }
-
-    /// Whether the disk takes writes again: appends a block of zeros to
-    /// the current segment and cuts it off again, then brings the manifest
-    /// up to date. Only after the keyspace was rolled back.
-    fn probe(&self, st: &mut State) -> bool {
-        if self.rollback.load(Ordering::SeqCst) {
-            return false;
-        }
-        let wrote = st.current.file.append(&[0u8; 4096]);
-        if let Err(e) = st.current.file.truncate(st.current.written_len) {
-            self.fail(format!("cutting the journal's probe write: {e}"));
-            return false;
-        }
-        wrote.is_ok() && st.manifest().store(&*self.disk, &self.dir).is_ok()
-    }
-
-    /// Lifts a `Write` failure (after a successful probe).
-    fn resume(&self) {
-        let mut f = self.failure.lock().expect("failure lock");
-        if f.as_ref().is_some_and(|f| f.kind == FailureKind::Write) {
-            *f = None;
-            self.failed.store(false, Ordering::Release);
-            self.stats.resumes.fetch_add(1, Ordering::Relaxed);
-            info!("journal: the disk takes writes again; writes resumed");
-        }
     }
 
     /// Appends one record; returns its LSN and position. Runs under the
@@ -853,65 +724,6 @@ impl Journal {
     }
 }
 
-fn read_at(map: Arc<GuardedMap>, pos: Pos, path: &Path) -> Result<PayloadRef, StorageError> {
-    let (record, _) =
-        read_record(&map, pos.offset as usize).map_err(|e| StorageError::Corrupt {
-            file: path.display().to_string(),
-            offset: pos.offset,
-            reason: e.to_string(),
-        })?;
-    let start = record.payload.as_ptr() as usize - map.as_ptr() as usize;
-    let len = record.payload.len();
-    Ok(PayloadRef {
-        map,
-        start,
-        len,
-        offset: pos.offset,
-    })
-}
-
-/// A payload in a mapped segment; derefs to its bytes without a copy.
-///
-/// The bytes passed their CRC when it was made. If the file is cut short
-/// later, pages of the map read zeros instead of killing the process (see
-/// [`super::mapguard`]); so whoever reads the bytes after
-/// [`Journal::read_payload`] returned calls [`PayloadRef::verify`] after
-/// reading them, before trusting what it read.
-pub struct PayloadRef {
-    map: Arc<GuardedMap>,
-    start: usize,
-    len: usize,
-    /// Offset of the record in its segment, for errors.
-    offset: u64,
-}
-
-impl PayloadRef {
-    /// Whether everything read through this payload so far was the file's
-    /// bytes: an error naming the file and offset if pages of the map
-    /// vanished meanwhile. One atomic load.
-    pub fn verify(&self) -> Result<(), StorageError> {
-        if !self.map.is_damaged() {
-            return Ok(());
-        }
-        let path = self.map.path();
-        let reason = "segment file was cut short while the entry was read \
-                      (by another process?)";
-        report_damage(path, self.offset, reason);
-        Err(StorageError::Corrupt {
-            file: path.display().to_string(),
-            offset: self.offset,
-            reason: reason.into(),
-        })
-    }
-}
-
-impl std::ops::Deref for PayloadRef {
-    type Target = [u8];
-    fn deref(&self) -> &[u8] {
-        &self.map[self.start..self.start + self.len]
-    }
-}
-
 /// Creates segment `seq` with its header, fsynced along with the directory.
 fn create_segment(
     disk: &dyn Disk,
@@ -940,148 +752,5 @@ fn create_segment(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::storage::format::{FILE_HEADER_LEN, RECORD_HEADER_LEN};
-    use crate::storage::io::RealDisk;
-
-    fn open(dir: &Path, segment_max: u64) -> Arc<Journal> {
-        Journal::open(
-            dir,
-            Arc::new(RealDisk),
-            FsyncPolicy::No,
-            segment_max,
-            LogTail {
-                next_lsn: 1,
-                segments: Vec::new(),
-                checkpoint_lsn: 0,
-            },
-        )
-        .unwrap()
-    }
-
-    #[test]
-    fn payloads_read_back_through_the_map_and_copy_forward() {
-        let dir = tempfile::tempdir().unwrap();
-        let journal = open(dir.path(), 4096);
-        let mut written = Vec::new();
-        for i in 0..200u32 {
-            let body = format!("payload-{i}-").repeat(5).into_bytes();
-            let (lsn, pos) = journal.append(RecordType::Payload, &body).unwrap();
-            assert_eq!(lsn, u64::from(i) + 1);
-            written.push((pos, body));
-        }
-        // 200 payloads of ~60 bytes roll several 4 KB segments.
-        assert!(journal.segment_count() > 2);
-        for (pos, body) in &written {
-            assert_eq!(&*journal.read_payload(*pos).unwrap(), &body[..]);
-        }
-        let old: Vec<Pos> = written.iter().map(|(p, _)| *p).take(10).collect();
-        let moved = journal.copy_forward(&old).unwrap();
-        assert_eq!(moved.len(), 10);
-        let first_new = moved[0].seq;
-        assert!(first_new > old[9].seq, "copies go to the end of the log");
-        journal
-            .drop_segments_before(first_new, &Default::default())
-            .unwrap();
-        // The old segments are gone; the copies read back.
-        assert!(journal.read_payload(old[0]).is_err());
-        for (new, (_, body)) in moved.iter().zip(&written) {
-            assert_eq!(&*journal.read_payload(*new).unwrap(), &body[..]);
-        }
-        journal.close().unwrap();
-    }
-
-    fn payload(i: usize) -> Vec<u8> {
-        (0..300 + i % 50).map(|j| (i * 31 + j) as u8).collect()
-    }
-
-    #[test]
-    fn payloads_round_trip_through_the_map_across_rolls() {
-        let dir = tempfile::tempdir().unwrap();
-        let journal = open(dir.path(), 4096);
-        let mut positions = Vec::new();
-        for i in 0..40 {
-            let (lsn, pos) = journal.append(RecordType::Payload, &payload(i)).unwrap();
-            assert_eq!(lsn, i as u64 + 1);
-            // Read straight back: still in the buffer, so it is written first.
-            assert_eq!(&*journal.read_payload(pos).unwrap(), &payload(i)[..]);
-            if i % 3 == 0 {
-                journal.flush(lsn).unwrap();
-            }
-            positions.push(pos);
-        }
-        // Positions are in log order; the log rolled several times and the
-        // first record of each segment sits right after its header.
-        assert!(positions.windows(2).all(|w| w[0] < w[1]));
-        let last_seq = positions.last().unwrap().seq;
-        assert!(last_seq >= 3, "rolled only to segment {last_seq}");
-        assert_eq!(journal.segment_count() as u64, last_seq);
-        for w in positions.windows(2) {
-            if w[1].seq != w[0].seq {
-                assert_eq!(w[1].seq, w[0].seq + 1);
-                assert_eq!(w[1].offset, FILE_HEADER_LEN as u64);
-            }
-        }
-        for seq in 1..=last_seq {
-            let len = std::fs::metadata(dir.path().join(segment_name(seq)))
-                .unwrap()
-                .len();
-            assert!(len <= 4096, "segment {seq} is {len} bytes");
-        }
-        // Every payload reads back, from sealed segments and the current one.
-        for (i, pos) in positions.iter().enumerate() {
-            let got = journal.read_payload(*pos).unwrap();
-            assert_eq!(&*got, &payload(i)[..], "record {i} at {pos:?}");
-        }
-        // No copy: two reads of one record see the same mapped bytes.
-        let a = journal.read_payload(positions[0]).unwrap();
-        let b = journal.read_payload(positions[0]).unwrap();
-        assert_eq!(a.as_ptr(), b.as_ptr());
-        let heap = payload(0);
-        assert_ne!(a.as_ptr(), heap.as_ptr());
-        journal.close().unwrap();
-    }
-
-    #[test]
-    fn a_map_made_before_later_appends_is_refreshed() {
-        let dir = tempfile::tempdir().unwrap();
-        let journal = open(dir.path(), 1 << 20);
-        let (_, first) = journal.append(RecordType::Payload, b"first").unwrap();
-        assert_eq!(&*journal.read_payload(first).unwrap(), b"first");
-        // The segment grows after it was mapped.
-        let (lsn, second) = journal.append(RecordType::Payload, b"second").unwrap();
-        journal.flush(lsn).unwrap();
-        assert_eq!(
-            second.offset,
-            first.offset + (RECORD_HEADER_LEN + b"first".len()) as u64
-        );
-        assert_eq!(&*journal.read_payload(second).unwrap(), b"second");
-        let (_, empty) = journal.append(RecordType::Payload, b"").unwrap();
-        assert_eq!(&*journal.read_payload(empty).unwrap(), b"");
-        journal.close().unwrap();
-    }
-
-    #[test]
-    fn a_damaged_payload_is_reported_with_its_position() {
-        let dir = tempfile::tempdir().unwrap();
-        let journal = open(dir.path(), 1 << 20);
-        let (_, a) = journal.append(RecordType::Payload, b"aaaa").unwrap();
-        let (lsn, b) = journal.append(RecordType::Payload, b"bbbb").unwrap();
-        journal.flush(lsn).unwrap();
-        let path = dir.path().join(segment_name(b.seq));
-        let mut bytes = std::fs::read(&path).unwrap();
-        bytes[b.offset as usize + RECORD_HEADER_LEN] ^= 0xff;
-        std::fs::write(&path, bytes).unwrap();
-        assert_eq!(&*journal.read_payload(a).unwrap(), b"aaaa");
-        match journal.read_payload(b) {
-            Err(StorageError::Corrupt { file, offset, .. }) => {
-                assert_eq!(offset, b.offset);
-                assert!(file.ends_with(&segment_name(b.seq)), "{file}");
-            }
-            Err(other) => panic!("wrong error: {other:?}"),
-            Ok(p) => panic!("damaged payload read back as {:?}", &*p),
-        }
-        journal.close().unwrap();
-    }
-}
+#[path = "journal_tests.rs"]
+mod tests;
