@@ -84,7 +84,9 @@ impl Journal {
     /// Whether the keyspace must be rolled back to the log (a failed write
     /// dropped records it holds); true once per failed write.
     pub fn take_rollback(&self) -> bool {
-        self.rollback.swap(false, Ordering::SeqCst)
+        // Every command asks: a plain load keeps the usual answer free of
+        // a locked read-modify-write.
+        self.rollback.load(Ordering::Acquire) && self.rollback.swap(false, Ordering::SeqCst)
     }
 
     /// Asks for a rollback: the keyspace holds changes the journal refused.
