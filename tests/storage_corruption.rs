@@ -12,7 +12,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use common::cmd;
 use common::damage::*;
@@ -298,23 +298,6 @@ async fn a_missing_middle_segment_is_refused() {
         stopped.tolerant().start_err().await,
         StorageError::Missing { .. }
     ));
-}
-
-/// Writes keys, a checkpoint, and more keys after it; returns the
-/// checkpoint's path.
-async fn with_checkpoint() -> (Stopped, PathBuf) {
-    let stopped = written(base_config(), async |con| {
-        set_keys(con, 0..20).await;
-        let _: () = cmd(con, &["SAVE"]).await.unwrap();
-        set_keys(con, 20..25).await;
-    })
-    .await;
-    let ckpt = std::fs::read_dir(stopped.journal())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.extension().is_some_and(|e| e == "ckpt"))
-        .expect("a checkpoint");
-    (stopped, ckpt)
 }
 
 #[tokio::test]

@@ -69,17 +69,7 @@ async fn an_emptied_newest_segment_is_corruption_not_a_fresh_start() {
 
 #[tokio::test]
 async fn a_deleted_checkpoint_is_refused_by_name() {
-    let stopped = written(base_config(), async |con| {
-        set_keys(con, 0..20).await;
-        let _: () = cmd(con, &["SAVE"]).await.unwrap();
-        set_keys(con, 20..25).await;
-    })
-    .await;
-    let ckpt = std::fs::read_dir(stopped.journal())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.extension().is_some_and(|e| e == "ckpt"))
-        .expect("a checkpoint");
+    let (stopped, ckpt) = with_checkpoint().await;
     std::fs::remove_file(&ckpt).unwrap();
     assert_missing(&stopped.start_err().await, &ckpt);
 }

@@ -223,3 +223,20 @@ pub fn assert_corrupt_at(err: &StorageError, file: &Path, offset: u64) {
         ),
     }
 }
+
+/// Writes keys, a checkpoint, and more keys after it; returns the
+/// checkpoint's path.
+pub async fn with_checkpoint() -> (Stopped, PathBuf) {
+    let stopped = written(base_config(), async |con| {
+        set_keys(con, 0..20).await;
+        let _: () = cmd(con, &["SAVE"]).await.unwrap();
+        set_keys(con, 20..25).await;
+    })
+    .await;
+    let ckpt = std::fs::read_dir(stopped.journal())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "ckpt"))
+        .expect("a checkpoint");
+    (stopped, ckpt)
+}
