@@ -173,6 +173,8 @@ pub struct Config {
     /// `acl-pubsub-default`: users created from now on get every channel
     /// (`allchannels`) or none (`resetchannels`, the default).
     pub acl_pubsub_default_all: bool,
+    /// How many entries ACL LOG keeps (`acllog-max-len`).
+    pub acllog_max_len: u64,
     /// Refuse clients from non-loopback addresses while no password is set
     /// (`protected-mode`).
     pub protected_mode: bool,
@@ -215,6 +217,7 @@ impl Default for Config {
             client_output_buffer_limit: OutputBufferLimits::default(),
             tls: TlsConfig::default(),
             acl_pubsub_default_all: false,
+            acllog_max_len: 128,
             protected_mode: true,
             timeout: 0,
             tcp_keepalive: 300,
@@ -262,6 +265,7 @@ pub const PARAMS: &[&str] = &[
     "tcp-keepalive",
     "client-query-buffer-limit",
     "acl-pubsub-default",
+    "acllog-max-len",
 ];
 
 /// Parameters fixed once the server runs.
@@ -544,6 +548,10 @@ impl Config {
                     _ => return Err(invalid("argument must be 'yes' or 'no'")),
                 }
             }
+            "acllog-max-len" => {
+                self.acllog_max_len =
+                    integer_in(value, 0, i64::MAX).map_err(|e| invalid(&e))? as u64
+            }
             "timeout" => {
                 self.timeout =
                     integer_in(value, 0, i32::MAX as i64).map_err(|e| invalid(&e))? as u64
@@ -625,6 +633,7 @@ impl Config {
                 "resetchannels"
             }
             .into(),
+            "acllog-max-len" => self.acllog_max_len.to_string(),
             "timeout" => self.timeout.to_string(),
             "tcp-keepalive" => self.tcp_keepalive.to_string(),
             "client-query-buffer-limit" => self.client_query_buffer_limit.to_string(),

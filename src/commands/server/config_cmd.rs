@@ -127,6 +127,7 @@ impl Execute for ConfigSet {
         ctx.shared
             .acl
             .set_pubsub_default(updated.acl_pubsub_default_all);
+        ctx.shared.acl.set_log_max_len(updated.acllog_max_len);
         if updated.requirepass != config.requirepass {
             ctx.shared
                 .acl
