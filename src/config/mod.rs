@@ -175,6 +175,8 @@ pub struct Config {
     pub acl_pubsub_default_all: bool,
     /// How many entries ACL LOG keeps (`acllog-max-len`).
     pub acllog_max_len: u64,
+    /// `notify-keyspace-events`, as `keyspace::notify` flags.
+    pub notify_keyspace_events: u16,
     /// Refuse clients from non-loopback addresses while no password is set
     /// (`protected-mode`).
     pub protected_mode: bool,
@@ -218,6 +220,7 @@ impl Default for Config {
             tls: TlsConfig::default(),
             acl_pubsub_default_all: false,
             acllog_max_len: 128,
+            notify_keyspace_events: 0,
             protected_mode: true,
             timeout: 0,
             tcp_keepalive: 300,
@@ -266,6 +269,7 @@ pub const PARAMS: &[&str] = &[
     "client-query-buffer-limit",
     "acl-pubsub-default",
     "acllog-max-len",
+    "notify-keyspace-events",
 ];
 
 /// Parameters fixed once the server runs.
@@ -548,6 +552,12 @@ impl Config {
                     _ => return Err(invalid("argument must be 'yes' or 'no'")),
                 }
             }
+            "notify-keyspace-events" => {
+                self.notify_keyspace_events =
+                    crate::keyspace::notify::parse(value).ok_or_else(|| {
+                        invalid("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.")
+                    })?
+            }
             "acllog-max-len" => {
                 self.acllog_max_len =
                     integer_in(value, 0, i64::MAX).map_err(|e| invalid(&e))? as u64
@@ -634,6 +644,9 @@ impl Config {
             }
             .into(),
             "acllog-max-len" => self.acllog_max_len.to_string(),
+            "notify-keyspace-events" => {
+                crate::keyspace::notify::render(self.notify_keyspace_events)
+            }
             "timeout" => self.timeout.to_string(),
             "tcp-keepalive" => self.tcp_keepalive.to_string(),
             "client-query-buffer-limit" => self.client_query_buffer_limit.to_string(),

@@ -12,7 +12,7 @@ use crate::commands::args::{is, parse_i64};
 use crate::commands::{boxed, Args, Ctx, Execute};
 use crate::error::{self, CommandError};
 use crate::keyspace::stream::{Group, StreamId};
-use crate::keyspace::Keyspace;
+use crate::keyspace::{notify, Keyspace};
 use crate::protocol::Reply;
 use crate::server::blocking::{BlockRequest, BlockingRead};
 use crate::server::Shared;
@@ -157,6 +157,14 @@ impl XReadGroup {
         let mut budget = ReplyBudget::new(shared);
         for (key, from) in self.keys.iter().zip(&self.from) {
             let (d, stats) = keyspace.db(db);
+            // Every read below creates the consumer if it is new.
+            let new_consumer = matches!(
+                get_stream(d, key, now, stats)?.and_then(|s| s.group(&self.group)),
+                Some(g) if !g.consumers.contains_key(&self.consumer)
+            );
+            if new_consumer && !matches!(from, GroupFrom::Bad(_)) {
+                d.notify(notify::STREAM, "xgroup-createconsumer", key);
+            }
             let Some(stream) = get_stream_mut(d, key, now, stats)? else {
                 return Err(nogroup_xreadgroup(key, &self.group));
             };
