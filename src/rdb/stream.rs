@@ -122,8 +122,13 @@ pub fn decode(r: &mut Reader<'_>, v: u8, deep: bool) -> Result<RdbStream, RdbErr
     if deep && length != s.entries.len() as u64 {
         return Err(bad());
     }
-    // An entry above the last ID would let XADD add a duplicate ID.
-    if s.entries.last().is_some_and(|(id, _)| *id > s.last_id) {
+    // Checked even without `deep`, because Sluice's stream relies on
+    // them: an entry above the last ID would let XADD add a duplicate ID,
+    // and counters out of range would overflow the lag arithmetic.
+    if s.entries.last().is_some_and(|(id, _)| *id > s.last_id)
+        || s.entries_added
+            .is_some_and(|n| n < s.entries.len() as u64 || n > i64::MAX as u64)
+    {
         return Err(bad());
     }
     let groups = r.count()?;
@@ -226,13 +231,17 @@ fn decode_group(r: &mut Reader<'_>, v: u8, deep: bool) -> Result<RdbGroup, RdbEr
         ..RdbGroup::default()
     };
     if v >= 2 {
-        g.entries_read = Some(r.len()? as i64);
+        let read = r.len()? as i64;
+        if read < -1 {
+            return Err(bad());
+        }
+        g.entries_read = Some(read);
     }
     let pel_count = r.count()?;
     let mut pel: std::collections::BTreeMap<Id, (i64, u64, Option<Bytes>)> = Default::default();
     for _ in 0..pel_count {
         let id = r.raw_id()?;
-        let time = r.le_u64()? as i64;
+        let time = time(r)?;
         let count = r.len()?;
         if pel.insert(id, (time, count, None)).is_some() {
             return Err(bad());
@@ -242,12 +251,8 @@ fn decode_group(r: &mut Reader<'_>, v: u8, deep: bool) -> Result<RdbGroup, RdbEr
     let mut names = std::collections::HashSet::new();
     for _ in 0..consumers {
         let name = r.string()?;
-        let seen_time = r.le_u64()? as i64;
-        let active_time = if v >= 3 {
-            Some(r.le_u64()? as i64)
-        } else {
-            None
-        };
+        let seen_time = time(r)?;
+        let active_time = if v >= 3 { Some(time(r)?) } else { None };
         let n = r.count()?;
         for _ in 0..n {
             let id = r.raw_id()?;
@@ -281,6 +286,16 @@ fn decode_group(r: &mut Reader<'_>, v: u8, deep: bool) -> Result<RdbGroup, RdbEr
         }
     }
     Ok(g)
+}
+
+/// A millisecond time; beyond ±2^62 it would overflow the idle-time
+/// arithmetic (`now - time`), so it is refused.
+fn time(r: &mut Reader<'_>) -> Result<i64, RdbError> {
+    let t = r.le_u64()? as i64;
+    if t.unsigned_abs() > 1 << 62 {
+        return Err(RdbError::BadData);
+    }
+    Ok(t)
 }
 
 /// Writes a stream as `STREAM_LISTPACKS_2` (what Redis 7.0 reads and

@@ -361,3 +361,54 @@ fn mutated_payloads_never_panic() {
     // Some mutations (a changed string byte) still decode.
     assert!(decoded > 0);
 }
+
+#[test]
+fn stream_counters_sluice_relies_on_are_checked() {
+    let entry = ((5, 0), bs(&["f", "v"]));
+    let good = RdbStream {
+        entries: vec![entry.clone()],
+        last_id: (5, 0),
+        entries_added: Some(1),
+        ..RdbStream::default()
+    };
+    let ok = RdbValue::Stream(Box::new(good.clone()));
+    assert_eq!(decode_payload(&encode_payload(&ok), false), Ok(ok));
+    let cases = [
+        // Fewer entries ever added than are live.
+        RdbStream {
+            entries_added: Some(0),
+            ..good.clone()
+        },
+        // An entry above the last ID.
+        RdbStream {
+            last_id: (4, 9),
+            ..good.clone()
+        },
+        // A consumer seen at a time that overflows idle arithmetic.
+        RdbStream {
+            groups: vec![RdbGroup {
+                name: b("g"),
+                consumers: vec![RdbConsumer {
+                    name: b("c"),
+                    seen_time: i64::MIN,
+                    active_time: None,
+                }],
+                ..RdbGroup::default()
+            }],
+            ..good.clone()
+        },
+        // entries-read below -1.
+        RdbStream {
+            groups: vec![RdbGroup {
+                name: b("g"),
+                entries_read: Some(-2),
+                ..RdbGroup::default()
+            }],
+            ..good
+        },
+    ];
+    for s in cases {
+        let p = encode_payload(&RdbValue::Stream(Box::new(s.clone())));
+        assert_eq!(decode_payload(&p, false), Err(RdbError::BadData), "{s:?}");
+    }
+}
