@@ -17,7 +17,7 @@
 //!  3    zset: count, (string, text double)            yes
 //!  4    hash: count, (field, value)                   yes   yes (no field TTL)
 //!  5    zset2: count, (string, binary double)         yes   yes
-//!  9    hash zipmap (Redis < 2.6)                     no: Bad data format
+//!  9    hash: one zipmap (Redis < 2.6)                yes
 //! 10    list: one ziplist                             yes
 //! 11    set: one intset                               yes   yes (≤ 512 integers)
 //! 12    zset: one ziplist (member, score …)           yes
@@ -37,7 +37,7 @@
 //! ```
 //!
 //! The primitives (lengths, strings, doubles) are in [`codec`], the compact
-//! containers in [`listpack`], [`ziplist`] and [`intset`], streams in
+//! containers in [`listpack`], [`ziplist`], [`zipmap`] and [`intset`], streams in
 //! [`stream`], the per-type dispatch in `object`.
 //!
 //! **Versions.** A payload's RDB version may be anything up to
@@ -62,6 +62,7 @@ pub mod lzf;
 mod object;
 pub mod stream;
 pub mod ziplist;
+pub mod zipmap;
 
 #[cfg(test)]
 mod tests;

@@ -8,7 +8,7 @@ use bytes::Bytes;
 
 use super::codec::{canonical_int, parse_double, Reader, Writer};
 use super::listpack::{self, Item};
-use super::{intset, stream, ziplist, HashField, RdbError, RdbValue};
+use super::{intset, stream, ziplist, zipmap, HashField, RdbError, RdbValue};
 
 const STRING: u8 = 0;
 const LIST: u8 = 1;
@@ -16,6 +16,7 @@ const SET: u8 = 2;
 const ZSET: u8 = 3;
 const HASH: u8 = 4;
 const ZSET_2: u8 = 5;
+const HASH_ZIPMAP: u8 = 9;
 const LIST_ZIPLIST: u8 = 10;
 const SET_INTSET: u8 = 11;
 const ZSET_ZIPLIST: u8 = 12;
@@ -151,6 +152,11 @@ pub fn decode(kind: u8, r: &mut Reader<'_>, deep: bool) -> Result<RdbValue, RdbE
             while let (Some(f), Some(v)) = (it.next(), it.next()) {
                 fields.push((f, v, None));
             }
+            RdbValue::Hash(unique(fields, |f| f.0.clone(), deep)?)
+        }
+        HASH_ZIPMAP => {
+            let pairs = zipmap::decode(&r.string()?, deep)?;
+            let fields = pairs.into_iter().map(|(f, v)| (f, v, None)).collect();
             RdbValue::Hash(unique(fields, |f| f.0.clone(), deep)?)
         }
         HASH_METADATA_PRE_GA | HASH_METADATA => {
