@@ -547,3 +547,92 @@ fn redis_test_suite_rdb_files_decode() {
         .iter()
         .any(|(k, v)| k == "list" && matches!(v, RdbValue::List(l) if !l.is_empty())));
 }
+
+/// The payloads of Redis's corruption tests (`integration/corrupt-dump.tcl`,
+/// which runs only against a server it starts): none makes the decoder
+/// panic in either mode, and each one a test expects `Bad data format`
+/// for under `sanitize-dump-payload yes` is refused with deep checks.
+#[test]
+fn redis_corrupt_dump_payloads() {
+    let path = format!(
+        "{}/../shared/redis-tests/tests/integration/corrupt-dump.tcl",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let mut seen = 0;
+    let mut refused = 0;
+    for case in text.split("\ntest {").skip(1) {
+        let deep_bad =
+            case.contains("sanitize-dump-payload yes") && case.contains("Bad data format");
+        for literal in case.split("restore key 0 \"").skip(1) {
+            let Some(end) = literal.find('"') else {
+                continue;
+            };
+            let mut bytes = Vec::new();
+            let raw = literal[..end].as_bytes();
+            let mut i = 0;
+            while i < raw.len() {
+                if raw[i] == b'\\' && raw.get(i + 1) == Some(&b'x') && i + 4 <= raw.len() {
+                    bytes.push(
+                        u8::from_str_radix(std::str::from_utf8(&raw[i + 2..i + 4]).unwrap(), 16)
+                            .unwrap(),
+                    );
+                    i += 4;
+                } else {
+                    bytes.push(raw[i]);
+                    i += 1;
+                }
+            }
+            if bytes.len() < 10 {
+                continue;
+            }
+            seen += 1;
+            let body = &bytes[..bytes.len() - 10];
+            for deep in [false, true] {
+                let _ = decode_payload(&bytes, deep);
+                let _ = decode_payload(&payload(body, 9), deep);
+            }
+            if deep_bad {
+                refused += 1;
+                assert!(
+                    decode_payload(&payload(body, 9), true).is_err(),
+                    "{}",
+                    &case[..60.min(case.len())]
+                );
+            }
+        }
+    }
+    assert!(
+        seen >= 15 && refused >= 5,
+        "{seen} payloads, {refused} refusals"
+    );
+}
+
+#[test]
+fn stream_listpacks_3_carry_active_times() {
+    // An empty stream (as Redis 7.2 writes it) with one group and one
+    // consumer seen at 1000 and active at 900.
+    let mut w = codec::Writer::default();
+    w.u8(21);
+    for n in [0u64, 0, 7, 0, 0, 0, 0, 0, 1] {
+        w.len(n); // nodes, length, last ID, first ID, max deleted, entries added
+    }
+    w.len(1);
+    w.string(b"g");
+    w.len(7);
+    w.len(0);
+    w.len(1); // entries read
+    w.len(0); // PEL
+    w.len(1);
+    w.string(b"c");
+    w.le_u64(1000);
+    w.le_u64(900);
+    w.len(0);
+    let RdbValue::Stream(s) = decode_payload(&payload(&w.buf, 11), true).unwrap() else {
+        panic!("not a stream");
+    };
+    assert_eq!(s.last_id, (7, 0));
+    assert_eq!(s.groups[0].entries_read, Some(1));
+    assert_eq!(s.groups[0].consumers[0].seen_time, 1000);
+    assert_eq!(s.groups[0].consumers[0].active_time, Some(900));
+}
