@@ -569,7 +569,7 @@ fn redis_corrupt_dump_payloads() {
                 continue;
             };
             let mut bytes = Vec::new();
-            let raw = literal[..end].as_bytes();
+            let raw = &literal.as_bytes()[..end];
             let mut i = 0;
             while i < raw.len() {
                 if raw[i] == b'\\' && raw.get(i + 1) == Some(&b'x') && i + 4 <= raw.len() {
