@@ -78,6 +78,21 @@ def test_sanitize_config(start_server, kind):
     payload = seal(zset, 10)
     with pytest.raises(Exception, match="Bad data format"):
         c.restore("z", 0, payload)
+    # Under "clients", a user with skip-sanitize-payload is not checked.
+    c.execute_command("ACL", "SETUSER", "trusted", "on", ">pw", "~*", "+@all",
+                      "skip-sanitize-payload")
+    c.execute_command("ACL", "SETUSER", "checked", "on", ">pw", "~*", "+@all",
+                      "sanitize-payload")
+    assert b"skip-sanitize-payload" in c.execute_command("ACL", "GETUSER", "trusted")[1]
+    lines = c.execute_command("ACL", "LIST")
+    assert b"user checked on sanitize-payload #" in b"\n".join(lines)
+    checked = s.client(username="checked", password="pw")
+    with pytest.raises(Exception, match="Bad data format"):
+        checked.restore("z", 0, payload)
+    trusted = s.client(username="trusted", password="pw")
+    assert trusted.restore("z", 0, payload)
+    assert trusted.zcard("z") == 3
+    c.delete("z")
     c.config_set("sanitize-dump-payload", "no")
     assert c.restore("z", 0, payload)
     assert c.zcard("z") == 3

@@ -486,6 +486,29 @@ async fn sanitize_dump_payload_refuses_inconsistent_listpacks() {
             "ERR Bad data format"
         );
     }
+    // Under "clients", a user with skip-sanitize-payload is not checked.
+    let _: String = cmd(
+        &mut con,
+        &[
+            "ACL",
+            "SETUSER",
+            "trusted",
+            "on",
+            ">pw",
+            "~*",
+            "+@all",
+            "skip-sanitize-payload",
+        ],
+    )
+    .await
+    .unwrap();
+    let mut trusted = srv.client().await;
+    let _: String = cmd(&mut trusted, &["AUTH", "trusted", "pw"]).await.unwrap();
+    assert_eq!(
+        restore(&mut trusted, "z", "0", &p, &[]).await.unwrap(),
+        "OK"
+    );
+    let _: i64 = cmd(&mut con, &["DEL", "z"]).await.unwrap();
     let _: String = cmd(&mut con, &["CONFIG", "SET", "sanitize-dump-payload", "no"])
         .await
         .unwrap();

@@ -27,6 +27,10 @@ pub struct User {
     pub root: Selector,
     /// Extra permission sets (`(...)` rules).
     pub selectors: Vec<Selector>,
+    /// `sanitize-payload` (true) or `skip-sanitize-payload` (false):
+    /// whether RESTORE deep-checks this user's payloads under
+    /// `sanitize-dump-payload clients`; `None` when neither was given.
+    pub sanitize_payload: Option<bool>,
 }
 
 /// Why a rule was refused; the text after `modifier '…': `.
@@ -144,6 +148,7 @@ impl User {
             passwords: Vec::new(),
             root: Selector::default(),
             selectors: Vec::new(),
+            sanitize_payload: None,
         }
     }
 
@@ -261,12 +266,15 @@ impl User {
                 self.passwords.clear();
             }
             b"clearselectors" => self.selectors.clear(),
+            b"sanitize-payload" => self.sanitize_payload = Some(true),
+            b"skip-sanitize-payload" => self.sanitize_payload = Some(false),
             b"reset" => {
                 for r in [
                     "resetpass",
                     "resetkeys",
                     "resetchannels",
                     "off",
+                    "sanitize-payload",
                     "clearselectors",
                     "-@all",
                 ] {
@@ -313,6 +321,10 @@ impl User {
         if self.nopass {
             out.extend_from_slice(b" nopass");
         }
+        if let Some(flag) = self.sanitize_flag() {
+            out.push(b' ');
+            out.extend_from_slice(flag.as_bytes());
+        }
         for p in &self.passwords {
             out.extend_from_slice(b" #");
             out.extend_from_slice(hex(p).as_bytes());
@@ -333,7 +345,24 @@ impl User {
         if self.nopass {
             flags.push("nopass");
         }
+        flags.extend(self.sanitize_flag());
         flags
+    }
+
+    fn sanitize_flag(&self) -> Option<&'static str> {
+        self.sanitize_payload.map(|on| {
+            if on {
+                "sanitize-payload"
+            } else {
+                "skip-sanitize-payload"
+            }
+        })
+    }
+
+    /// Whether RESTORE skips deep checks for this user under
+    /// `sanitize-dump-payload clients` (`skip-sanitize-payload`).
+    pub fn skips_sanitize(&self) -> bool {
+        self.sanitize_payload == Some(false)
     }
 }
 
@@ -372,6 +401,21 @@ mod tests {
         assert!(u.password_ok(b"pw"));
         assert!(!u.password_ok(b"pw2"));
         assert!(!u.unrestricted());
+    }
+
+    #[test]
+    fn sanitize_payload_flags() {
+        let mut u = user(&["on", "nopass", "skip-sanitize-payload"]);
+        assert!(u.skips_sanitize());
+        assert_eq!(u.flags(), ["on", "nopass", "skip-sanitize-payload"]);
+        let line = String::from_utf8(u.describe()).unwrap();
+        assert_eq!(
+            line,
+            "user u on nopass skip-sanitize-payload resetchannels -@all"
+        );
+        u.apply(b"reset").unwrap();
+        assert!(!u.skips_sanitize());
+        assert_eq!(u.flags(), ["off", "sanitize-payload"]);
     }
 
     #[test]

@@ -118,9 +118,9 @@ pub enum SanitizePayload {
     No,
     /// Every consistency check, on every RESTORE.
     Yes,
-    /// Every check for client connections; Redis skips it for its
-    /// replication master and users with `skip-sanitize-payload`, neither
-    /// of which Sluice has, so here it is `yes`.
+    /// Every check, except for users with the `skip-sanitize-payload`
+    /// ACL flag (Redis also skips its replication master, which Sluice
+    /// has not).
     Clients,
 }
 

@@ -138,12 +138,21 @@ impl Restore {
     fn run(self, ctx: &mut Ctx<'_>) -> Result<(), CommandError> {
         let now = ctx.now;
         let shared = ctx.shared;
-        let deep = shared
+        let mode = shared
             .config
             .read()
             .expect("config lock")
-            .sanitize_dump_payload
-            != SanitizePayload::No;
+            .sanitize_dump_payload;
+        let deep = match mode {
+            SanitizePayload::No => false,
+            SanitizePayload::Yes => true,
+            // Redis also skips its replication master, which Sluice has not.
+            SanitizePayload::Clients => !ctx
+                .session
+                .user
+                .as_ref()
+                .is_some_and(|u| u.skips_sanitize()),
+        };
         let (db, stats) = ctx.keyspace.db(ctx.session.db);
         let exists = db.peek(&self.key, now, stats).is_some();
         if exists && !self.replace {
