@@ -636,3 +636,36 @@ fn stream_listpacks_3_carry_active_times() {
     assert_eq!(s.groups[0].consumers[0].seen_time, 1000);
     assert_eq!(s.groups[0].consumers[0].active_time, Some(900));
 }
+
+#[test]
+fn a_pending_entry_no_consumer_holds_is_dropped_or_refused() {
+    let s = RdbStream {
+        entries: vec![((1, 0), bs(&["f", "v"]))],
+        last_id: (1, 0),
+        entries_added: Some(1),
+        groups: vec![RdbGroup {
+            name: b("g"),
+            last_id: (1, 0),
+            entries_read: Some(1),
+            pel: vec![RdbPending {
+                id: (1, 0),
+                delivery_time: 5,
+                delivery_count: 2,
+                consumer: b("ghost"),
+            }],
+            consumers: vec![RdbConsumer {
+                name: b("c"),
+                seen_time: 5,
+                active_time: None,
+            }],
+        }],
+        ..RdbStream::default()
+    };
+    let p = encode_payload(&RdbValue::Stream(Box::new(s)));
+    let Ok(RdbValue::Stream(got)) = decode_payload(&p, false) else {
+        panic!("refused without deep checks");
+    };
+    assert!(got.groups[0].pel.is_empty());
+    assert_eq!(got.groups[0].consumers.len(), 1);
+    assert_eq!(decode_payload(&p, true), Err(RdbError::BadData));
+}
