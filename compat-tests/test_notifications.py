@@ -218,3 +218,21 @@ def test_a_class_left_out_raises_nothing(kind, start_server):
         assert rec.run("DEL", "z") == []
     finally:
         rec.close()
+
+
+def test_restore_events(kind, start_server):
+    rec = Recorder(start_server(kind), "KEA")
+    try:
+        rec.run("SET", "src", "v")
+        payload = rec.c.dump("src")
+        rec.drain()
+        rec.c.restore("new", 0, payload)
+        assert rec.drain() == ["restore(new)"]
+        rec.c.restore("new", 0, payload, replace=True)
+        assert rec.drain() == ["restore(new)"]
+        rec.c.restore("new", 1, payload, replace=True, absttl=True)
+        assert rec.drain() == ["del(new)"]
+        rec.c.restore("new2", 1, payload, absttl=True)
+        assert rec.drain() == []
+    finally:
+        rec.close()

@@ -455,3 +455,23 @@ pub fn acl_load_failed(reason: &str) -> CommandError {
 pub const ACL_NO_FILE: CommandError = CommandError::new_static(
     "ERR This Redis instance is not configured to use an ACL file. You may want to specify users via the ACL SETUSER command and then issue a CONFIG REWRITE (assuming you have a Redis configuration file set) in order to store users in the Redis configuration.",
 );
+
+// DUMP and RESTORE.
+
+/// RESTORE onto an existing key without REPLACE.
+pub const BUSYKEY: CommandError =
+    CommandError::new_static("BUSYKEY Target key name already exists.");
+/// RESTORE with a negative TTL.
+pub const INVALID_TTL: CommandError =
+    CommandError::new_static("ERR Invalid TTL value, must be >= 0");
+/// RESTORE of a payload whose footer is wrong.
+pub const DUMP_PAYLOAD: CommandError =
+    CommandError::new_static("ERR DUMP payload version or checksum are wrong");
+/// RESTORE of a payload whose object does not decode.
+pub const BAD_DATA_FORMAT: CommandError = CommandError::new_static("ERR Bad data format");
+/// RESTORE … IDLETIME with a negative value.
+pub const INVALID_IDLETIME: CommandError =
+    CommandError::new_static("ERR Invalid IDLETIME value, must be >= 0");
+/// RESTORE … FREQ outside 0..=255.
+pub const INVALID_FREQ: CommandError =
+    CommandError::new_static("ERR Invalid FREQ value, must be >= 0 and <= 255");

@@ -15,6 +15,8 @@
 //!   struct with a parse step and an execute step, listed in its family's
 //!   table with its arity, flags and documentation.
 //! - [`keyspace`]: the numbered databases, values, expiry and WATCH flags.
+//! - [`rdb`]: Redis's serialization format for one value (DUMP and
+//!   RESTORE payloads), as plain data.
 //! - [`error`]: every error text, spelled as Redis spells it.
 //! - [`clock`]: the time source, which tests can move by hand.
 //! - [`memory`]: the counting global allocator behind INFO memory, the
@@ -40,5 +42,6 @@ pub mod error;
 pub mod keyspace;
 pub mod memory;
 pub mod protocol;
+pub mod rdb;
 pub mod server;
 pub mod storage;

@@ -376,6 +376,12 @@ impl User {
         flags.extend(self.payload_check.flag());
         flags
     }
+
+    /// Whether RESTORE skips deep checks for this user under
+    /// `sanitize-dump-payload clients` (`skip-sanitize-payload`).
+    pub fn skips_sanitize(&self) -> bool {
+        self.payload_check == PayloadCheck::Skip
+    }
 }
 
 #[cfg(test)]
@@ -413,6 +419,21 @@ mod tests {
         assert!(u.password_ok(b"pw"));
         assert!(!u.password_ok(b"pw2"));
         assert!(!u.unrestricted());
+    }
+
+    #[test]
+    fn sanitize_payload_flags() {
+        let mut u = user(&["on", "nopass", "skip-sanitize-payload"]);
+        assert!(u.skips_sanitize());
+        assert_eq!(u.flags(), ["on", "nopass", "skip-sanitize-payload"]);
+        let line = String::from_utf8(u.describe()).unwrap();
+        assert_eq!(
+            line,
+            "user u on nopass skip-sanitize-payload resetchannels -@all"
+        );
+        u.apply(b"reset").unwrap();
+        assert!(!u.skips_sanitize());
+        assert_eq!(u.flags(), ["off", "sanitize-payload"]);
     }
 
     #[test]

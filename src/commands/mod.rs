@@ -12,6 +12,7 @@ pub mod acl;
 pub mod args;
 pub mod client;
 pub mod connection;
+pub mod dump;
 pub mod expire;
 pub mod introspection;
 pub mod keys;
@@ -98,6 +99,7 @@ pub fn families() -> &'static [&'static [CommandSpec]] {
         zsets::COMMANDS,
         pubsub::COMMANDS,
         keys::COMMANDS,
+        dump::COMMANDS,
         expire::COMMANDS,
         object::COMMANDS,
         persistence::COMMANDS,

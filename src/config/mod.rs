@@ -111,6 +111,30 @@ pub enum DebugCommand {
     Local,
 }
 
+/// Deep checks of RESTORE payloads (`sanitize-dump-payload`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SanitizePayload {
+    /// Only the checks decoding needs (default).
+    No,
+    /// Every consistency check, on every RESTORE.
+    Yes,
+    /// Every check, except for users with the `skip-sanitize-payload`
+    /// ACL flag (Redis also skips its replication master, which Sluice
+    /// has not).
+    Clients,
+}
+
+impl SanitizePayload {
+    /// The name CONFIG GET reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            SanitizePayload::No => "no",
+            SanitizePayload::Yes => "yes",
+            SanitizePayload::Clients => "clients",
+        }
+    }
+}
+
 /// The server's configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -189,6 +213,8 @@ pub struct Config {
     /// Most bytes a client's unprocessed requests may hold before the
     /// client is closed (`client-query-buffer-limit`).
     pub client_query_buffer_limit: usize,
+    /// Deep checks of RESTORE payloads (`sanitize-dump-payload`).
+    pub sanitize_dump_payload: SanitizePayload,
 }
 
 impl Default for Config {
@@ -225,6 +251,7 @@ impl Default for Config {
             timeout: 0,
             tcp_keepalive: 300,
             client_query_buffer_limit: 1024 * 1024 * 1024,
+            sanitize_dump_payload: SanitizePayload::No,
         }
     }
 }
@@ -270,6 +297,7 @@ pub const PARAMS: &[&str] = &[
     "acl-pubsub-default",
     "acllog-max-len",
     "notify-keyspace-events",
+    "sanitize-dump-payload",
 ];
 
 /// Parameters fixed once the server runs.
@@ -461,6 +489,18 @@ impl Config {
                 }
                 self.proto_max_bulk_len = n as usize;
             }
+            "sanitize-dump-payload" => {
+                self.sanitize_dump_payload = match value.to_ascii_lowercase().as_str() {
+                    "no" => SanitizePayload::No,
+                    "yes" => SanitizePayload::Yes,
+                    "clients" => SanitizePayload::Clients,
+                    _ => {
+                        return Err(invalid(
+                            "argument(s) must be one of the following: no, yes, clients",
+                        ))
+                    }
+                }
+            }
             "enable-debug-command" => {
                 self.enable_debug_command = match value.to_ascii_lowercase().as_str() {
                     "yes" => DebugCommand::Yes,
@@ -650,6 +690,7 @@ impl Config {
             "timeout" => self.timeout.to_string(),
             "tcp-keepalive" => self.tcp_keepalive.to_string(),
             "client-query-buffer-limit" => self.client_query_buffer_limit.to_string(),
+            "sanitize-dump-payload" => self.sanitize_dump_payload.name().into(),
             "enable-debug-command" => match self.enable_debug_command {
                 DebugCommand::No => "no",
                 DebugCommand::Yes => "yes",

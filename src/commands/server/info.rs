@@ -298,6 +298,8 @@ fn info_section(ctx: &mut Ctx<'_>, name: &str, out: &mut String) {
             field(out, "pubsub_channels", channels);
             field(out, "pubsub_patterns", patterns);
             field(out, "pubsubshard_channels", shard);
+            // Sluice has no MIGRATE, so it caches no sockets for it.
+            field(out, "migrate_cached_sockets", 0);
             field(
                 out,
                 "client_query_buffer_limit_disconnections",

@@ -216,7 +216,7 @@ impl XAdd {
 }
 
 /// Appends an entry's payload to the log and the entry to `stream`.
-fn append_entry(
+pub(crate) fn append_entry(
     shared: &Shared,
     stream: &mut Stream,
     id: StreamId,

@@ -18,6 +18,7 @@ mod pending;
 mod read;
 mod readgroup;
 
+pub(crate) use add::append_entry;
 use bytes::Bytes;
 
 use super::{CommandSpec, Kind, Parser};
@@ -317,7 +318,7 @@ pub(crate) fn pos(loc: Loc) -> Pos {
 /// Reads the entry at `loc` from the log and hands its parts (field,
 /// value, field, value …) to `f`, which copies out what it needs; the
 /// copy is checked against the segment file being cut short meanwhile.
-fn with_parts<T>(
+pub(crate) fn with_parts<T>(
     shared: &Shared,
     loc: Loc,
     f: impl FnOnce(Vec<&[u8]>) -> T,
