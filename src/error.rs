@@ -475,3 +475,76 @@ pub const INVALID_IDLETIME: CommandError =
 /// RESTORE … FREQ outside 0..=255.
 pub const INVALID_FREQ: CommandError =
     CommandError::new_static("ERR Invalid FREQ value, must be >= 0 and <= 255");
+
+// Scripting (EVAL, EVALSHA, SCRIPT).
+
+/// EVALSHA of a SHA1 the script cache does not hold.
+pub const NOSCRIPT: CommandError =
+    CommandError::new_static("NOSCRIPT No matching script. Please use EVAL.");
+/// EVAL with a negative numkeys.
+pub const NUMKEYS_NEGATIVE: CommandError =
+    CommandError::new_static("ERR Number of keys can't be negative");
+/// EVAL with numkeys past the arguments.
+pub const NUMKEYS_TOO_MANY: CommandError =
+    CommandError::new_static("ERR Number of keys can't be greater than number of args");
+/// SCRIPT KILL with no script running.
+pub const NOTBUSY: CommandError =
+    CommandError::new_static("NOTBUSY No scripts in execution right now.");
+/// SCRIPT FLUSH with an argument other than SYNC or ASYNC.
+pub const SCRIPT_FLUSH_OPTION: CommandError =
+    CommandError::new_static("ERR SCRIPT FLUSH only support SYNC|ASYNC option");
+/// `redis.call` of a command that does not exist.
+pub const SCRIPT_UNKNOWN_COMMAND: CommandError =
+    CommandError::new_static("ERR Unknown Redis command called from script");
+/// `redis.call` with the wrong number of arguments for the command.
+pub const SCRIPT_WRONG_ARITY: CommandError =
+    CommandError::new_static("ERR Wrong number of args calling Redis command from script");
+/// `redis.call()` without a command.
+pub const SCRIPT_NO_ARGS: CommandError =
+    CommandError::new_static("ERR Please specify at least one argument for this redis lib call");
+/// `redis.call` with an argument that is neither a string nor a number.
+pub const SCRIPT_BAD_ARG_TYPE: CommandError =
+    CommandError::new_static("ERR Lua redis lib command arguments must be strings or integers");
+/// `redis.call` of a command flagged `noscript`.
+pub const SCRIPT_COMMAND_NOT_ALLOWED: CommandError =
+    CommandError::new_static("ERR This Redis command is not allowed from script");
+/// A write command called from EVAL_RO or a `no-writes` script.
+pub const SCRIPT_WRITE_IN_RO: CommandError =
+    CommandError::new_static("ERR Write commands are not allowed from read-only scripts.");
+/// EVAL_RO of a script whose shebang does not say `no-writes`.
+pub const SCRIPT_WRITE_FLAG_IN_RO: CommandError =
+    CommandError::new_static("ERR Can not execute a script with write flag using *_ro command.");
+/// A shebang line with nothing after it.
+pub const SCRIPT_BAD_SHEBANG: CommandError = CommandError::new_static("ERR Invalid script shebang");
+
+/// A script that does not compile.
+pub fn script_compile(message: &str) -> CommandError {
+    CommandError::new(format!(
+        "ERR Error compiling script (new function): {message}"
+    ))
+}
+
+/// A shebang naming an engine other than `lua`.
+pub fn script_bad_engine(engine: &str) -> CommandError {
+    CommandError::new(format!("ERR Unexpected engine in script shebang: {engine}"))
+}
+
+/// A shebang option other than `flags=`.
+pub fn script_bad_option(option: &str) -> CommandError {
+    CommandError::new(format!("ERR Unknown lua shebang option: {option}"))
+}
+
+/// A shebang flag Redis does not know.
+pub fn script_bad_flag(flag: &str) -> CommandError {
+    CommandError::new(format!("ERR Unexpected flag in script shebang: {flag}"))
+}
+
+/// A command a script called that its user may not run; `reason` is the
+/// ACL LOG reason (`command`, `key`, `channel`).
+pub fn noperm_in_script(reason: &str) -> CommandError {
+    CommandError::new_static(match reason {
+        "command" => "ERR The user executing the script can't run this command or subcommand",
+        "key" => "ERR The user executing the script can't access at least one of the keys mentioned in the command arguments",
+        _ => "ERR The user executing the script can't publish to the channel mentioned in the command",
+    })
+}

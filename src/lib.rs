@@ -17,6 +17,8 @@
 //! - [`keyspace`]: the numbered databases, values, expiry and WATCH flags.
 //! - [`rdb`]: Redis's serialization format for one value (DUMP and
 //!   RESTORE payloads), as plain data.
+//! - [`scripting`]: the Lua interpreter behind EVAL and EVALSHA: Redis's
+//!   sandbox, the script cache, `redis.call`, Lua ⇄ reply conversions.
 //! - [`error`]: every error text, spelled as Redis spells it.
 //! - [`clock`]: the time source, which tests can move by hand.
 //! - [`memory`]: the counting global allocator behind INFO memory, the
@@ -43,5 +45,6 @@ pub mod keyspace;
 pub mod memory;
 pub mod protocol;
 pub mod rdb;
+pub mod scripting;
 pub mod server;
 pub mod storage;

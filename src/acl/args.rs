@@ -119,6 +119,8 @@ pub fn keys(entry: &TableEntry, words: &[Bytes]) -> Vec<(usize, Access)> {
             out
         }
         "zrangestore" => vec![(1, WRITE), (2, READ)],
+        "eval" | "evalsha" => with(counted(words, 2), READ_WRITE),
+        "eval_ro" | "evalsha_ro" => with(counted(words, 2), READ),
         "copy" => vec![(1, READ), (2, WRITE)],
         "rename" | "renamenx" => vec![(1, READ_WRITE), (2, WRITE)],
         "set" if words[3..].iter().any(|w| is(w, "get")) => vec![(1, READ_WRITE)],

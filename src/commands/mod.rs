@@ -19,6 +19,7 @@ pub mod keys;
 pub mod object;
 pub mod persistence;
 pub mod pubsub;
+pub mod scripting;
 pub mod server;
 pub mod streams;
 pub mod strings;
@@ -94,6 +95,7 @@ pub fn families() -> &'static [&'static [CommandSpec]] {
     static FAMILIES: &[&[CommandSpec]] = &[
         connection::COMMANDS,
         transactions::COMMANDS,
+        scripting::COMMANDS,
         strings::COMMANDS,
         streams::COMMANDS,
         zsets::COMMANDS,

@@ -85,7 +85,7 @@ pub fn run(shared: &Shared, session: &mut Session, words: Vec<Bytes>) -> Reply {
     }
     // AUTH, HELLO, QUIT and RESET stay open to every user, as in Redis.
     if !session.acl_unrestricted && !entry.spec.has_flag("no_auth") {
-        if let Err(e) = check_acl(shared, session, lookup.id, &words, now, false) {
+        if let Err(e) = check_acl(shared, session, lookup.id, &words, now, Site::Toplevel) {
             shared.stats.commands[lookup.id]
                 .rejected_calls
                 .fetch_add(1, Ordering::Relaxed);
@@ -174,16 +174,34 @@ fn refresh_user(shared: &Shared, session: &mut Session) {
     }
 }
 
+/// Where a command whose permissions are checked comes from.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Site {
+    /// A client's request (or one queued in MULTI).
+    Toplevel,
+    /// A queued command, checked again at EXEC.
+    Exec,
+    /// `redis.call` in a script.
+    Script,
+}
+
+/// The permission check of a command a script calls: ACL LOG records it
+/// with context `lua`, and the error is Redis's text for scripts.
+pub fn check_acl_in_script(ctx: &Ctx<'_>, id: usize, words: &[Bytes]) -> Result<(), CommandError> {
+    check_acl(ctx.shared, ctx.session, id, words, ctx.now, Site::Script)
+}
+
 /// The permission check: the command, then its keys, then its channels.
 /// A denial is counted, logged in ACL LOG and answered with NOPERM (with
-/// Redis's longer text for a queued command refused at EXEC).
+/// Redis's longer text for a queued command refused at EXEC, and its
+/// script text for `redis.call`).
 fn check_acl(
     shared: &Shared,
     session: &Session,
     id: usize,
     words: &[Bytes],
     now: i64,
-    at_exec: bool,
+    site: Site,
 ) -> Result<(), CommandError> {
     let Some(user) = &session.user else {
         return Ok(());
@@ -201,12 +219,14 @@ fn check_acl(
         Denied::Key(i) => (Reason::Key, words[i].clone(), error::NOPERM_KEY),
         Denied::Channel(i) => (Reason::Channel, words[i].clone(), error::NOPERM_CHANNEL),
     };
-    let e = if at_exec {
-        error::noperm_at_exec(reason.name())
-    } else {
-        e
+    let e = match site {
+        Site::Exec => error::noperm_at_exec(reason.name()),
+        Site::Script => error::noperm_in_script(reason.name()),
+        Site::Toplevel => e,
     };
-    let context = if session.multi.is_some() || session.in_exec {
+    let context = if site == Site::Script {
+        "lua"
+    } else if session.multi.is_some() || session.in_exec {
         "multi"
     } else {
         "toplevel"
@@ -303,7 +323,14 @@ pub fn run_queued(ctx: &mut Ctx<'_>, queued: Queued) -> Reply {
     // Permissions may have changed since the command was queued.
     let no_auth = CommandTable::global().entry(id).spec.has_flag("no_auth");
     if !ctx.session.acl_unrestricted && !no_auth {
-        if let Err(e) = check_acl(ctx.shared, ctx.session, id, &queued.words, ctx.now, true) {
+        if let Err(e) = check_acl(
+            ctx.shared,
+            ctx.session,
+            id,
+            &queued.words,
+            ctx.now,
+            Site::Exec,
+        ) {
             ctx.session.in_exec = false;
             return failed(ctx.shared, id, e);
         }

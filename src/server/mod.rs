@@ -76,6 +76,8 @@ pub struct Shared {
     pub pubsub: pubsub::PubSub,
     /// Users and permissions.
     pub acl: crate::acl::Acl,
+    /// The Lua interpreter and script cache (EVAL, EVALSHA, SCRIPT).
+    pub scripting: crate::scripting::Engine,
     next_client_id: AtomicU64,
     shutdown: watch::Sender<bool>,
 }
@@ -272,6 +274,7 @@ impl Server {
             storage,
             pubsub: pubsub::PubSub::default(),
             acl,
+            scripting: crate::scripting::Engine::new(),
             next_client_id: AtomicU64::new(1),
             shutdown,
         });
