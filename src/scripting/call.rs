@@ -67,21 +67,21 @@ impl Bridge<'_, '_> {
     }
 
     /// The command's words: strings, and numbers as Lua writes them.
-    fn words(&self, lua: &Lua, args: MultiValue) -> Result<Vec<Bytes>, CommandError> {
+    fn words(&self, _lua: &Lua, args: MultiValue) -> Result<Vec<Bytes>, CommandError> {
         if args.is_empty() {
             return Err(error::SCRIPT_NO_ARGS);
         }
         let mut words = Vec::with_capacity(args.len());
         for arg in args {
-            let s = match arg {
-                Value::String(s) => s,
-                v @ (Value::Integer(_) | Value::Number(_)) => match lua.coerce_string(v) {
-                    Ok(Some(s)) => s,
-                    _ => return Err(error::SCRIPT_BAD_ARG_TYPE),
-                },
+            // Numbers are written exactly (Redis 7.2+ writes the shortest
+            // text that reads back as the same double), not as Lua's %.14g.
+            let word = match arg {
+                Value::String(s) => Bytes::copy_from_slice(&s.as_bytes()),
+                Value::Integer(i) => Bytes::from(i.to_string()),
+                Value::Number(n) => Bytes::from(format!("{n}")),
                 _ => return Err(error::SCRIPT_BAD_ARG_TYPE),
             };
-            words.push(Bytes::copy_from_slice(&s.as_bytes()));
+            words.push(word);
         }
         Ok(words)
     }
