@@ -548,3 +548,10 @@ pub fn noperm_in_script(reason: &str) -> CommandError {
         _ => "ERR The user executing the script can't publish to the channel mentioned in the command",
     })
 }
+
+/// XREAD / XREADGROUP with BLOCK called from a script.
+pub fn script_block_option(name: &str) -> CommandError {
+    CommandError::new(format!(
+        "ERR {name} command is not allowed with BLOCK option from scripts"
+    ))
+}

@@ -96,9 +96,17 @@ impl Bridge<'_, '_> {
             }
             Err(_) => return error::SCRIPT_WRONG_ARITY.into(),
         };
-        let spec = table.entry(lookup.id).spec;
-        if spec.has_flag("noscript") {
+        let entry = table.entry(lookup.id);
+        let spec = entry.spec;
+        // Blocking commands run in their non-blocking form (Redis 7.2+
+        // lets scripts call them), except XREAD/XREADGROUP BLOCK.
+        if spec.has_flag("noscript") && !spec.has_flag("blocking") {
             return error::SCRIPT_COMMAND_NOT_ALLOWED.into();
+        }
+        if matches!(entry.full_name.as_str(), "xread" | "xreadgroup")
+            && words.iter().any(|w| w.eq_ignore_ascii_case(b"block"))
+        {
+            return error::script_block_option(&entry.full_name).into();
         }
         let ctx = &mut *self.ctx;
         if spec.has_flag("write") {

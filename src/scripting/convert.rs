@@ -127,8 +127,9 @@ fn to_reply(value: &Value, resp3: bool, client_resp3: bool, depth: usize) -> Rep
     }
 }
 
+/// A field read raw, as Redis reads a returned table (no metamethod runs).
 fn field(t: &Table, name: &str) -> Value {
-    t.get::<Value>(name).unwrap_or(Value::Nil)
+    t.raw_get::<Value>(name).unwrap_or(Value::Nil)
 }
 
 fn table_to_reply(t: &Table, resp3: bool, client_resp3: bool, depth: usize) -> Reply {
@@ -182,7 +183,7 @@ fn table_to_reply(t: &Table, resp3: bool, client_resp3: bool, depth: usize) -> R
     }
     let mut items = Vec::new();
     for i in 1.. {
-        let v = t.get::<Value>(i).unwrap_or(Value::Nil);
+        let v = t.raw_get::<Value>(i).unwrap_or(Value::Nil);
         if v.is_nil() {
             break;
         }
@@ -217,7 +218,11 @@ pub fn no_newlines(text: &[u8]) -> Bytes {
         .into()
 }
 
-/// An error reply from a script's `{err=…}` text.
+/// An error reply from a script's `{err=…}` text (an empty one is `ERR`,
+/// as Redis 7.2+ sends it).
 pub fn error_text(text: &[u8]) -> CommandError {
+    if text.is_empty() {
+        return CommandError::new_static("ERR");
+    }
     CommandError(no_newlines(text))
 }

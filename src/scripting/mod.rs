@@ -39,6 +39,8 @@ use crate::protocol::Reply;
 struct Script {
     function: Function,
     flags: ScriptFlags,
+    /// The body's length (INFO's `used_memory_scripts_eval`).
+    size: usize,
 }
 
 /// What a script's shebang line (`#!lua flags=…`) declares.
@@ -125,6 +127,11 @@ impl Engine {
         self.lock().scripts.len()
     }
 
+    /// Bytes of cached script bodies.
+    pub fn script_bytes(&self) -> usize {
+        self.lock().scripts.values().map(|s| s.size).sum()
+    }
+
     /// Bytes the interpreter holds.
     pub fn used_memory(&self) -> usize {
         self.lock().lua.used_memory()
@@ -187,8 +194,14 @@ impl Interp {
             .set_environment(self.env.clone())
             .into_function()
             .map_err(|e| error::script_compile(&sandbox::error_message(&e)))?;
-        self.scripts
-            .insert(sha.to_string(), Script { function, flags });
+        self.scripts.insert(
+            sha.to_string(),
+            Script {
+                function,
+                flags,
+                size: body.len(),
+            },
+        );
         Ok(())
     }
 

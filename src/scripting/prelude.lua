@@ -22,8 +22,14 @@ local function deny()
   error('Attempt to modify a readonly table', 2)
 end
 
+-- What getmetatable shows for a protected table: an empty table that
+-- refuses writes too.
+local shown = setmetatable_raw({}, { __newindex = deny })
+readonly[shown] = true
+setmetatable_raw(shown, { __newindex = deny, __metatable = shown })
+
 local function protect(t)
-  local proxy = setmetatable_raw({}, { __index = t, __newindex = deny, __metatable = false })
+  local proxy = setmetatable_raw({}, { __index = t, __newindex = deny, __metatable = shown })
   readonly[proxy] = true
   return proxy
 end
@@ -38,7 +44,7 @@ setmetatable_raw(env, {
     return v
   end,
   __newindex = deny,
-  __metatable = false,
+  __metatable = shown,
 })
 readonly[env] = true
 
@@ -49,8 +55,12 @@ G.rawset = H.rawset
 G.setmetatable = H.setmetatable
 
 -- Code loaded at run time sees the same protected globals.
-G.loadstring = function(...)
-  local f, e = loadstring_raw(...)
+-- Precompiled (binary) chunks are refused, as Redis refuses them.
+G.loadstring = function(s, ...)
+  if type(s) == 'string' and s:byte(1) == 27 then
+    return nil, 'binary chunks are not allowed'
+  end
+  local f, e = loadstring_raw(s, ...)
   if f then
     setfenv_raw(f, env)
   end

@@ -149,6 +149,25 @@ fn info_section(ctx: &mut Ctx<'_>, name: &str, out: &mut String) {
             field(out, "used_memory_rss_human", bytes_to_human(rss));
             field(out, "used_memory_peak", peak);
             field(out, "used_memory_peak_human", bytes_to_human(peak));
+            let engine = &shared.scripting;
+            let (vm, scripts, cached) = (
+                engine.used_memory() as u64,
+                engine.script_bytes() as u64,
+                engine.cached_scripts(),
+            );
+            field(out, "used_memory_lua", vm);
+            field(out, "used_memory_vm_eval", vm);
+            field(out, "used_memory_lua_human", bytes_to_human(vm));
+            field(out, "used_memory_scripts_eval", scripts);
+            field(out, "number_of_cached_scripts", cached);
+            field(out, "number_of_functions", 0);
+            field(out, "number_of_libraries", 0);
+            field(out, "used_memory_vm_functions", 0);
+            field(out, "used_memory_vm_total", vm);
+            field(out, "used_memory_vm_total_human", bytes_to_human(vm));
+            field(out, "used_memory_functions", 0);
+            field(out, "used_memory_scripts", scripts);
+            field(out, "used_memory_scripts_human", bytes_to_human(scripts));
             field(
                 out,
                 "mem_fragmentation_ratio",

@@ -300,9 +300,10 @@ fn encode(
                         first = false;
                         match &k {
                             Value::String(s) => string(&s.as_bytes(), out),
-                            Value::Integer(_) | Value::Number(_) => {
+                            Value::Integer(i) => string(i.to_string().as_bytes(), out),
+                            Value::Number(n) => {
                                 let mut key = Vec::new();
-                                number(lua, k.as_f64().unwrap_or(0.0), cfg, &mut key)?;
+                                number(lua, *n, cfg, &mut key)?;
                                 string(&key, out);
                             }
                             other => {

@@ -178,12 +178,18 @@ fn encode(v: &Value, level: usize, out: &mut Vec<u8>) -> mlua::Result<()> {
                 }
             }
             None => {
-                let pairs: Vec<(Value, Value)> =
-                    t.pairs::<Value, Value>().collect::<mlua::Result<_>>()?;
-                header(out, pairs.len(), (0x80, 16), None, 0xde, 0xdf);
-                for (k, v) in &pairs {
-                    encode(k, level + 1, out)?;
-                    encode(v, level + 1, out)?;
+                // Counted first, then written: holding every pair at once
+                // would pin one Lua reference per key and value.
+                let mut n = 0;
+                for pair in t.pairs::<Value, Value>() {
+                    pair?;
+                    n += 1;
+                }
+                header(out, n, (0x80, 16), None, 0xde, 0xdf);
+                for pair in t.pairs::<Value, Value>() {
+                    let (k, v) = pair?;
+                    encode(&k, level + 1, out)?;
+                    encode(&v, level + 1, out)?;
                 }
             }
         },
