@@ -555,3 +555,15 @@ pub fn script_block_option(name: &str) -> CommandError {
         "ERR {name} command is not allowed with BLOCK option from scripts"
     ))
 }
+
+/// Any command but SCRIPT KILL and SHUTDOWN NOSAVE while a script runs
+/// past `busy-reply-threshold`.
+pub const BUSY: CommandError = CommandError::new_static(
+    "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.",
+);
+/// SCRIPT KILL of a script that has written.
+pub const UNKILLABLE: CommandError = CommandError::new_static(
+    "UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.",
+);
+/// What a script stopped by SCRIPT KILL raises.
+pub const SCRIPT_KILLED: &str = "ERR Script killed by user with SCRIPT KILL...";

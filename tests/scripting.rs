@@ -238,3 +238,37 @@ async fn globals_are_read_only() {
     .unwrap();
     assert_eq!(clock, 1);
 }
+
+#[tokio::test]
+async fn a_runaway_script_is_busy_and_can_be_killed() {
+    let srv = TestServer::start().await;
+    let mut con = srv.client().await;
+    let _: () = cmd(&mut con, &["CONFIG", "SET", "lua-time-limit", "10"])
+        .await
+        .unwrap();
+    let mut runner = srv.client().await;
+    let script =
+        tokio::spawn(
+            async move { cmd::<()>(&mut runner, &["EVAL", "while true do end", "0"]).await },
+        );
+    let mut busy = None;
+    for _ in 0..200 {
+        match cmd::<String>(&mut con, &["PING"]).await {
+            Err(e) => {
+                busy = Some(err_text(&e));
+                break;
+            }
+            Ok(_) => tokio::time::sleep(std::time::Duration::from_millis(10)).await,
+        }
+    }
+    assert_eq!(
+        busy.as_deref(),
+        Some("BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.")
+    );
+    let _: () = cmd(&mut con, &["SCRIPT", "KILL"]).await.unwrap();
+    let killed = script.await.unwrap().unwrap_err();
+    assert!(err_text(&killed).starts_with("ERR Script killed by user with SCRIPT KILL..."));
+    assert_eq!(cmd::<String>(&mut con, &["PING"]).await.unwrap(), "PONG");
+    let e = cmd::<()>(&mut con, &["SCRIPT", "KILL"]).await.unwrap_err();
+    assert_eq!(err_text(&e), "NOTBUSY No scripts in execution right now.");
+}

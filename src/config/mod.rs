@@ -156,6 +156,10 @@ pub struct Config {
     pub users: Vec<Vec<Bytes>>,
     /// Most clients connected at once.
     pub maxclients: usize,
+    /// Milliseconds a script may run before other clients get BUSY and
+    /// SCRIPT KILL may stop it (`busy-reply-threshold`, alias
+    /// `lua-time-limit`).
+    pub busy_reply_threshold: i64,
     /// Threads that serve clients (read, parse, run, write); Redis's
     /// `io-threads`. Commands still run one at a time under the keyspace
     /// lock, so more threads only pay where cores are spare.
@@ -228,6 +232,7 @@ impl Default for Config {
             aclfile: None,
             users: Vec::new(),
             maxclients: 10000,
+            busy_reply_threshold: 5000,
             io_threads: 1,
             databases: 16,
             loglevel: LogLevel::Notice,
@@ -298,6 +303,8 @@ pub const PARAMS: &[&str] = &[
     "acllog-max-len",
     "notify-keyspace-events",
     "sanitize-dump-payload",
+    "busy-reply-threshold",
+    "lua-time-limit",
 ];
 
 /// Parameters fixed once the server runs.
@@ -598,6 +605,10 @@ impl Config {
                         invalid("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.")
                     })?
             }
+            "busy-reply-threshold" | "lua-time-limit" => {
+                self.busy_reply_threshold =
+                    integer_in(value, 0, i64::MAX).map_err(|e| invalid(&e))?;
+            }
             "acllog-max-len" => {
                 self.acllog_max_len =
                     integer_in(value, 0, i64::MAX).map_err(|e| invalid(&e))? as u64
@@ -684,6 +695,7 @@ impl Config {
             }
             .into(),
             "acllog-max-len" => self.acllog_max_len.to_string(),
+            "busy-reply-threshold" | "lua-time-limit" => self.busy_reply_threshold.to_string(),
             "notify-keyspace-events" => {
                 crate::keyspace::notify::render(self.notify_keyspace_events)
             }

@@ -23,6 +23,9 @@ pub(super) struct Bridge<'c, 'a> {
     pub read_only: bool,
     /// The protocol the script chose with `redis.setresp`.
     pub resp3: &'c Cell<bool>,
+    /// Set once the script calls a write command (SCRIPT KILL then
+    /// answers UNKILLABLE).
+    pub wrote: &'c std::sync::atomic::AtomicBool,
 }
 
 impl Bridge<'_, '_> {
@@ -116,6 +119,7 @@ impl Bridge<'_, '_> {
             if let Some(why) = ctx.shared.storage.journal.failure() {
                 return error::misconf(&why).into();
             }
+            self.wrote.store(true, std::sync::atomic::Ordering::SeqCst);
         }
         if !ctx.session.acl_unrestricted {
             if let Err(e) = dispatch::check_acl_in_script(ctx, lookup.id, &words) {

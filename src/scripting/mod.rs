@@ -25,7 +25,9 @@ mod resp;
 mod sandbox;
 
 use std::cell::Cell;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use ahash::AHashMap;
 use bytes::Bytes;
@@ -69,6 +71,34 @@ struct Interp {
 /// lock held; this lock is only ever taken inside it.
 pub struct Engine {
     inner: Mutex<Interp>,
+    state: Arc<RunState>,
+}
+
+/// What other connections may know of scripts while one runs (read
+/// without the keyspace lock, which the script holds).
+#[derive(Debug, Default)]
+struct RunState {
+    /// EVAL-family requests handed to a blocking thread and not done.
+    pending: AtomicUsize,
+    /// The running script has run past `busy-reply-threshold`.
+    busy: AtomicBool,
+    /// SCRIPT KILL asked the running script to stop.
+    kill: AtomicBool,
+    /// The running script has called a write command.
+    wrote: AtomicBool,
+    /// Wakes connections waiting in [`Engine::wait_turn`].
+    changed: tokio::sync::Notify,
+}
+
+/// Marks an EVAL-family request as pending while it lives (see
+/// [`Engine::begin_pending`]).
+pub struct Pending(Arc<RunState>);
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        self.0.pending.fetch_sub(1, Ordering::SeqCst);
+        self.0.changed.notify_waiters();
+    }
 }
 
 /// Where the script to run comes from.
@@ -96,11 +126,74 @@ impl Engine {
     pub fn new() -> Engine {
         Engine {
             inner: Mutex::new(Interp::new()),
+            state: Arc::default(),
         }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Interp> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Announces an EVAL-family request about to run on a blocking thread:
+    /// until the guard drops, other connections wait (without blocking
+    /// their thread) rather than queue on the keyspace lock, so that they
+    /// can be told BUSY once the script runs too long.
+    pub fn begin_pending(&self) -> Pending {
+        self.state.pending.fetch_add(1, Ordering::SeqCst);
+        Pending(self.state.clone())
+    }
+
+    /// Whether a script request is pending or running and not yet busy:
+    /// another connection's command should wait.
+    fn should_wait(&self) -> bool {
+        self.state.pending.load(Ordering::SeqCst) > 0 && !self.is_busy()
+    }
+
+    /// Waits (asynchronously) until no script is pending or the running one
+    /// is busy; at once in the common case.
+    pub async fn wait_turn(&self) {
+        loop {
+            let notified = self.state.changed.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if !self.should_wait() {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    /// Waits (asynchronously) until no script is pending or running, for
+    /// work that must take the keyspace lock on a thread that serves
+    /// clients (the expiry sweep, a closing connection).
+    pub async fn wait_idle(&self) {
+        loop {
+            let notified = self.state.changed.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.state.pending.load(Ordering::SeqCst) == 0 {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    /// Whether a script has run past `busy-reply-threshold`.
+    pub fn is_busy(&self) -> bool {
+        self.state.busy.load(Ordering::SeqCst)
+    }
+
+    /// SCRIPT KILL while a script is busy: asks it to stop, unless it has
+    /// written (UNKILLABLE).
+    pub fn kill(&self) -> Result<(), CommandError> {
+        if !self.is_busy() {
+            return Err(error::NOTBUSY);
+        }
+        if self.state.wrote.load(Ordering::SeqCst) {
+            return Err(error::UNKILLABLE);
+        }
+        self.state.kill.store(true, Ordering::SeqCst);
+        Ok(())
     }
 
     /// SCRIPT LOAD: compiles and caches a script; returns its SHA1.
@@ -169,11 +262,56 @@ impl Engine {
             return Reply::Error(error::SCRIPT_WRITE_FLAG_IN_RO);
         }
         let interp = &*interp;
-        let result = interp.run(ctx, &sha, keys, argv, read_only || flags.no_writes);
+        let threshold = ctx
+            .shared
+            .config
+            .read()
+            .expect("config lock")
+            .busy_reply_threshold;
+        self.watch(&interp.lua, threshold);
+        let result = interp.run(
+            ctx,
+            &sha,
+            keys,
+            argv,
+            read_only || flags.no_writes,
+            &self.state.wrote,
+        );
+        interp.lua.remove_hook();
+        self.state.busy.store(false, Ordering::SeqCst);
+        self.state.kill.store(false, Ordering::SeqCst);
         match result {
             Ok(reply) => reply,
             Err(e) => Reply::Error(CommandError::new(format!("ERR {e}"))),
         }
+    }
+}
+
+impl Engine {
+    /// Installs the hook that marks the script busy after `threshold_ms`
+    /// and stops it once SCRIPT KILL asks.
+    fn watch(&self, lua: &Lua, threshold_ms: i64) {
+        let state = self.state.clone();
+        state.busy.store(false, Ordering::SeqCst);
+        state.kill.store(false, Ordering::SeqCst);
+        state.wrote.store(false, Ordering::SeqCst);
+        let started = Instant::now();
+        let threshold = Duration::from_millis(threshold_ms.max(0) as u64);
+        let triggers = mlua::HookTriggers::new().every_nth_instruction(10_000);
+        let _ = lua.set_hook(triggers, move |_, _| {
+            if state.kill.load(Ordering::SeqCst) {
+                return sandbox::raise(error::SCRIPT_KILLED);
+            }
+            if !state.busy.load(Ordering::SeqCst) && started.elapsed() >= threshold {
+                tracing::warn!(
+                    "Slow script detected: still in execution after {} milliseconds. You can try killing the script using the SCRIPT KILL command.",
+                    started.elapsed().as_millis()
+                );
+                state.busy.store(true, Ordering::SeqCst);
+                state.changed.notify_waiters();
+            }
+            Ok(mlua::VmState::Continue)
+        });
     }
 }
 
@@ -212,6 +350,7 @@ impl Interp {
         keys: Vec<Bytes>,
         argv: Vec<Bytes>,
         read_only: bool,
+        wrote: &AtomicBool,
     ) -> mlua::Result<Reply> {
         let lua = &self.lua;
         let strings = |words: Vec<Bytes>| -> mlua::Result<Table> {
@@ -233,6 +372,7 @@ impl Interp {
             ctx: &mut *ctx,
             read_only,
             resp3: &resp3,
+            wrote,
         });
         let outcome = lua.scope(|scope| {
             let bridge = &bridge;

@@ -118,11 +118,32 @@ pub async fn serve<S: Transport>(
             match decoder.decode(&mut rbuf, limits) {
                 Ok(Some(words)) => {
                     let skip = std::mem::take(&mut session.skip_next);
-                    let mut reply = dispatch::run(&shared, &mut session, words);
+                    // While a script is pending or running (and not yet
+                    // busy), wait here rather than on the keyspace lock,
+                    // which would stop this thread from serving anyone.
+                    shared.scripting.wait_turn().await;
+                    let mut reply = if is_script(&words) && session.multi.is_none() {
+                        // A script may run long: it runs on a blocking
+                        // thread so that this one can answer BUSY to others.
+                        let pending = shared.scripting.begin_pending();
+                        let task_shared = shared.clone();
+                        let mut moved = session;
+                        let (back, reply) = tokio::task::spawn_blocking(move || {
+                            let reply = dispatch::run(&task_shared, &mut moved, words);
+                            drop(pending);
+                            (moved, reply)
+                        })
+                        .await
+                        .expect("script task");
+                        session = back;
+                        reply
+                    } else {
+                        dispatch::run(&shared, &mut session, words)
+                    };
                     if let Some((rx, timeout)) = session.waiting.take() {
                         // Earlier replies go out before the wait starts.
                         if !flush_replies(&shared, &mut session, &mut stream, &mut wbuf).await {
-                            cancel_wait(&shared, id);
+                            cancel_wait(&shared, id).await;
                             break 'conn;
                         }
                         let waited = wait_blocked(
@@ -226,6 +247,7 @@ pub async fn serve<S: Transport>(
     }
     shared.pubsub.unsubscribe_all(&handle);
     let _ = stream.shutdown().await;
+    shared.scripting.wait_idle().await;
     {
         let mut keyspace = shared.keyspace.lock().expect("keyspace lock");
         session.unwatch_all(&mut keyspace);
@@ -320,6 +342,13 @@ async fn flush_replies(
 /// A client sent more than `client-query-buffer-limit` without completing
 /// its requests: logged as Redis logs it, counted, and closed without a
 /// reply.
+/// Whether a request runs a script (EVAL, EVALSHA and their `_RO` forms).
+fn is_script(words: &[bytes::Bytes]) -> bool {
+    ["eval", "evalsha", "eval_ro", "evalsha_ro"]
+        .iter()
+        .any(|name| words[0].eq_ignore_ascii_case(name.as_bytes()))
+}
+
 fn query_buffer_overrun(shared: &Shared, handle: &ClientHandle, rbuf: &[u8]) {
     let start = &rbuf[..rbuf.len().min(64)];
     warn!(
@@ -334,7 +363,8 @@ fn query_buffer_overrun(shared: &Shared, handle: &ClientHandle, rbuf: &[u8]) {
         .fetch_add(1, Ordering::Relaxed);
 }
 
-fn cancel_wait(shared: &Shared, id: u64) {
+async fn cancel_wait(shared: &Shared, id: u64) {
+    shared.scripting.wait_idle().await;
     let mut keyspace = shared.keyspace.lock().expect("keyspace lock");
     blocking::cancel(&mut keyspace, id);
 }
@@ -367,6 +397,7 @@ async fn wait_blocked(
         tokio::select! {
             served = &mut rx => return served.ok(),
             _ = sleep => {
+                shared.scripting.wait_idle().await;
                 let mut keyspace = shared.keyspace.lock().expect("keyspace lock");
                 if blocking::cancel(&mut keyspace, id) {
                     return Some((Reply::NullArray, 0));
@@ -376,7 +407,7 @@ async fn wait_blocked(
             }
             read = stream.read_buf(rbuf) => match read {
                 Ok(0) | Err(_) => {
-                    cancel_wait(shared, id);
+                    cancel_wait(shared, id).await;
                     return None;
                 }
                 Ok(n) => {
@@ -384,17 +415,17 @@ async fn wait_blocked(
                     let limit = shared.config.read().expect("config lock").client_query_buffer_limit;
                     if rbuf.len() > limit {
                         query_buffer_overrun(shared, handle, rbuf);
-                        cancel_wait(shared, id);
+                        cancel_wait(shared, id).await;
                         return None;
                     }
                 }
             },
             _ = handle.kill_signal.notified() => {
-                cancel_wait(shared, id);
+                cancel_wait(shared, id).await;
                 return None;
             }
             _ = shutdown.changed() => {
-                cancel_wait(shared, id);
+                cancel_wait(shared, id).await;
                 return None;
             }
         }

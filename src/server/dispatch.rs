@@ -60,6 +60,25 @@ pub fn run(shared: &Shared, session: &mut Session, words: Vec<Bytes>) -> Reply {
             .fetch_add(1, Ordering::Relaxed);
         return reject(shared, session, error::NOAUTH);
     }
+    // A script past busy-reply-threshold holds the keyspace lock: only
+    // SCRIPT KILL and SHUTDOWN NOSAVE are served, without the lock.
+    if shared.scripting.is_busy() {
+        match entry.full_name.as_str() {
+            "script|kill" => {
+                return match shared.scripting.kill() {
+                    Ok(()) => crate::protocol::OK,
+                    Err(e) => reject(shared, session, e),
+                }
+            }
+            "shutdown" if words.iter().any(|w| w.eq_ignore_ascii_case(b"nosave")) => {
+                // The script's writes are not journaled yet: leaving now
+                // is a crash after the last acknowledged write.
+                tracing::warn!("SHUTDOWN NOSAVE while a script runs: exiting now");
+                std::process::exit(0);
+            }
+            _ => return reject(shared, session, error::BUSY),
+        }
+    }
     if entry.spec.has_flag("write") {
         if let Some(why) = shared.storage.journal.failure() {
             shared.stats.commands[lookup.id]

@@ -29,6 +29,7 @@ pub(super) async fn sweep(shared: Arc<Shared>, mut shutdown: watch::Receiver<boo
             _ = tick.tick() => {}
             _ = shutdown.changed() => return,
         }
+        shared.scripting.wait_idle().await;
         close_idle(&shared);
     }
 }

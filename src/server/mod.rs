@@ -410,6 +410,7 @@ async fn expire_sweep(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) 
             continue;
         }
         loop {
+            shared.scripting.wait_idle().await;
             let removed = {
                 let mut keyspace = shared.keyspace.lock().expect("keyspace lock");
                 // An idle server rolls back here after a failed write.
