@@ -76,6 +76,7 @@ end
 
 -- pcall hands a script the text of an error raised by redis.call (a table
 -- {err=...} inside) rather than the table, as Redis 7's pcall does.
+-- SCRIPT KILL's error is not for the script to catch: it is raised again.
 local function unwrap(ok, ...)
   if ok then
     return ok, ...
@@ -85,6 +86,9 @@ local function unwrap(ok, ...)
     e = rawget(e, 'err')
   elseif type(e) == 'userdata' then
     e = H.errtext(e)
+    if e == H.killed then
+      error((...), 0)
+    end
   end
   return false, e
 end

@@ -64,6 +64,7 @@ pub(super) fn build() -> mlua::Result<Interp> {
     readonly.set_metatable(Some(weak))?;
     lua.set_named_registry_value(READONLY, &readonly)?;
     helpers.raw_set("readonly", readonly)?;
+    helpers.raw_set("killed", error::SCRIPT_KILLED)?;
     helpers.raw_set(
         "rawset",
         lua.create_function(|lua, (t, k, v): (Table, Value, Value)| {
