@@ -9,6 +9,7 @@
 pub mod glob;
 mod op;
 mod replay;
+pub mod set;
 pub mod stream;
 mod table;
 pub mod zset;
@@ -21,6 +22,8 @@ use ahash::AHashMap;
 use bytes::Bytes;
 
 pub use op::Op;
+pub use replay::write_range;
+pub use set::{Set, SetOp};
 pub use stream::{Loc, Stream, StreamOp};
 pub use table::KeyTable;
 pub use zset::{ZSet, ZSetOp};
@@ -34,6 +37,8 @@ pub enum Value {
     Stream(Box<Stream>),
     /// A sorted set.
     ZSet(Box<ZSet>),
+    /// A set.
+    Set(Box<Set>),
 }
 
 impl Value {
@@ -43,6 +48,7 @@ impl Value {
             Value::Str(_) => "string",
             Value::Stream(_) => "stream",
             Value::ZSet(_) => "zset",
+            Value::Set(_) => "set",
         }
     }
 
@@ -52,6 +58,7 @@ impl Value {
         match self {
             Value::Stream(s) => drop(s.take_ops()),
             Value::ZSet(z) => drop(z.take_ops()),
+            Value::Set(s) => drop(s.take_ops()),
             Value::Str(_) => {}
         }
     }
@@ -110,6 +117,9 @@ enum Dirty {
     /// These bytes were appended to this key's string (APPEND journals the
     /// tail, not the whole value).
     Append(Bytes, Bytes),
+    /// These bytes now sit at this offset of this key's string (SETBIT,
+    /// BITFIELD, SETRANGE journal the bytes they changed).
+    SetRange(Bytes, u64, Bytes),
     /// The whole database was emptied.
     Flushed,
     /// Only this key's expiry changed.
@@ -247,6 +257,26 @@ impl Db {
         Some(entry)
     }
 
+    /// Like [`Db::get_mut`] for a caller that will write exactly `bytes` at
+    /// `offset` of the string value (zero-padding it first if shorter):
+    /// the journal records those bytes instead of the whole value.
+    pub fn get_mut_for_range(
+        &mut self,
+        key: &[u8],
+        offset: u64,
+        bytes: Bytes,
+        now: i64,
+        stats: &mut KeyspaceStats,
+    ) -> Option<&mut Entry> {
+        self.expire_if_due(key, now, stats);
+        let stored = self.data.table.stored_key(key)?;
+        self.touch(&stored);
+        self.dirty.push(Dirty::SetRange(stored, offset, bytes));
+        let entry = self.data.table.get_mut(key)?;
+        entry.last_access = now;
+        Some(entry)
+    }
+
     /// Looks a key up for a command that changes the stream stored there
     /// through [`Stream`]'s methods: the stream records its own changes for
     /// the journal, so the key is not journaled whole.
@@ -264,6 +294,19 @@ impl Db {
     /// for the journal (one member, not the whole set). A command that
     /// empties the set must still [`Db::remove`] the key.
     pub fn get_zset_mut(
+        &mut self,
+        key: &[u8],
+        now: i64,
+        stats: &mut KeyspaceStats,
+    ) -> Option<&mut Entry> {
+        self.get_mut_with_deltas(key, now, stats)
+    }
+
+    /// Looks a key up for a command that changes the set stored there
+    /// through [`Set`]'s methods, which record their own changes for the
+    /// journal (one member, not the whole set). A command that empties the
+    /// set must still [`Db::remove`] the key.
+    pub fn get_set_mut(
         &mut self,
         key: &[u8],
         now: i64,
@@ -485,6 +528,16 @@ impl Db {
                         });
                     }
                 }
+                Dirty::SetRange(key, offset, bytes) => {
+                    if !is_put(&key) {
+                        ops.push(Op::SetRange {
+                            db: self.index,
+                            key,
+                            offset,
+                            bytes,
+                        });
+                    }
+                }
                 Dirty::Expire(key) => {
                     if !is_put(&key) {
                         if let Some(entry) = self.data.table.get(&key) {
@@ -515,6 +568,14 @@ impl Db {
                                 db: self.index,
                                 key: key.clone(),
                                 ops: zset_ops,
+                            })
+                        }
+                        Value::Set(set) => {
+                            let set_ops = set.take_ops();
+                            (!set_ops.is_empty()).then_some(Op::Set {
+                                db: self.index,
+                                key: key.clone(),
+                                ops: set_ops,
                             })
                         }
                         Value::Str(_) => None,

@@ -2,7 +2,21 @@
 //! RELOAD/LOADAOF). Every op states a final value or an idempotent delta,
 //! so replaying one over a checkpoint copy that already has it is harmless.
 
+use bytes::Bytes;
+
 use super::{Entry, Keyspace, KeyspaceStats, Op, Value};
+
+/// `s` with `bytes` written at `offset` (`end` is `offset + bytes.len()`),
+/// zero-padded up to `offset` if it was shorter: the effect of a journaled
+/// `SetRange`, which is the same whether or not `s` already holds it.
+pub fn write_range(s: Bytes, offset: usize, bytes: &[u8], end: usize) -> Bytes {
+    let mut buf = s.try_into_mut().unwrap_or_else(|b| b.as_ref().into());
+    if buf.len() < end {
+        buf.resize(end, 0);
+    }
+    buf[offset..end].copy_from_slice(bytes);
+    buf.freeze()
+}
 
 impl Keyspace {
     /// Applies one journaled operation (recovery). The changes it makes are
@@ -90,6 +104,55 @@ impl Keyspace {
                     }
                     if zset.is_empty() {
                         self.dbs[db].remove(&key);
+                    }
+                }
+            }
+            Op::Set { db, key, ops } => {
+                let db = check(db, count)?;
+                let mut stats = KeyspaceStats::default();
+                // As for sorted sets: a copy made after the key was deleted
+                // or replaced lacks the set, and the log replaces it later.
+                if let Some(Entry {
+                    value: Value::Set(set),
+                    ..
+                }) = self.dbs[db].get_set_mut(&key, i64::MIN, &mut stats)
+                {
+                    for op in ops {
+                        set.apply(op);
+                    }
+                    if set.is_empty() {
+                        self.dbs[db].remove(&key);
+                    }
+                }
+            }
+            Op::SetRange {
+                db,
+                key,
+                offset,
+                bytes,
+            } => {
+                let db = check(db, count)?;
+                let mut stats = KeyspaceStats::default();
+                let d = &mut self.dbs[db];
+                let end = usize::try_from(offset)
+                    .ok()
+                    .and_then(|o| o.checked_add(bytes.len()))
+                    .ok_or("range past the address space")?;
+                match d.get_mut(&key, i64::MIN, &mut stats) {
+                    Some(Entry {
+                        value: Value::Str(s),
+                        raw_encoding,
+                        ..
+                    }) => {
+                        *s = write_range(std::mem::take(s), offset as usize, &bytes, end);
+                        *raw_encoding = true;
+                    }
+                    Some(_) => return Err("range write to a key that is not a string".into()),
+                    None => {
+                        let s = write_range(Bytes::new(), offset as usize, &bytes, end);
+                        let mut entry = Entry::new(Value::Str(s), 0);
+                        entry.raw_encoding = true;
+                        d.insert(key, entry);
                     }
                 }
             }
