@@ -19,6 +19,7 @@ pub mod object;
 pub mod persistence;
 pub mod pubsub;
 pub mod server;
+pub mod sets;
 pub mod streams;
 pub mod strings;
 pub mod table;
@@ -96,6 +97,7 @@ pub fn families() -> &'static [&'static [CommandSpec]] {
         strings::COMMANDS,
         streams::COMMANDS,
         zsets::COMMANDS,
+        sets::COMMANDS,
         pubsub::COMMANDS,
         keys::COMMANDS,
         expire::COMMANDS,
