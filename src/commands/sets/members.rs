@@ -210,7 +210,11 @@ impl SMove {
             return Err(error::WRONGTYPE);
         };
         let has = src.contains(&self.member);
-        let dst_exists = peek_set(db, &self.dst, now, stats)?.is_some();
+        let dst = peek_set(db, &self.dst, now, stats)?;
+        let dst_exists = dst.is_some();
+        // A destination that already has the member is not changed (and
+        // its watchers are not flagged), as in Redis.
+        let dst_has = dst.is_some_and(|d| d.contains(&self.member));
         if self.src == self.dst || !has {
             return Ok(Reply::Int(has as i64));
         }
@@ -218,7 +222,9 @@ impl SMove {
             set.remove(&self.member);
         }
         drop_if_empty(db, &self.src);
-        if dst_exists {
+        if dst_has {
+            // Nothing to add.
+        } else if dst_exists {
             if let Some(set) = set_mut(db, &self.dst, now, stats)? {
                 set.insert(self.member, limits);
             }
