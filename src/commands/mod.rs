@@ -95,6 +95,8 @@ pub fn families() -> &'static [&'static [CommandSpec]] {
         connection::COMMANDS,
         transactions::COMMANDS,
         strings::COMMANDS,
+        strings::bits::COMMANDS,
+        strings::lcs::COMMANDS,
         streams::COMMANDS,
         zsets::COMMANDS,
         sets::COMMANDS,

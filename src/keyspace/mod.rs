@@ -257,24 +257,57 @@ impl Db {
         Some(entry)
     }
 
-    /// Like [`Db::get_mut`] for a caller that will write exactly `bytes` at
-    /// `offset` of the string value (zero-padding it first if shorter):
-    /// the journal records those bytes instead of the whole value.
-    pub fn get_mut_for_range(
+    /// Writes `bytes` at `offset` of the string at `key` (zero-padding it
+    /// up to `offset` first if shorter; creating the key if absent, with no
+    /// TTL): SETBIT, BITFIELD and SETRANGE. The journal records those bytes
+    /// (an `Op::SetRange`), not the whole value. Returns the new length,
+    /// or `None` (and changes nothing) if the key holds another type. The
+    /// caller bounds `offset + bytes.len()` (proto-max-bulk-len).
+    pub fn write_string_range(
         &mut self,
         key: &[u8],
-        offset: u64,
+        offset: usize,
         bytes: Bytes,
         now: i64,
         stats: &mut KeyspaceStats,
-    ) -> Option<&mut Entry> {
+    ) -> Option<usize> {
         self.expire_if_due(key, now, stats);
-        let stored = self.data.table.stored_key(key)?;
+        let end = offset + bytes.len();
+        let stored = match self.data.table.get_mut(key) {
+            Some(Entry {
+                value: Value::Str(s),
+                raw_encoding,
+                last_access,
+                ..
+            }) => {
+                *s = write_range(std::mem::take(s), offset, &bytes, end);
+                *raw_encoding = true;
+                *last_access = now;
+                self.data.table.stored_key(key)?
+            }
+            Some(_) => return None,
+            None => {
+                let stored = Bytes::copy_from_slice(key);
+                let mut entry = Entry::new(
+                    Value::Str(write_range(Bytes::new(), offset, &bytes, end)),
+                    now,
+                );
+                entry.raw_encoding = true;
+                self.data.table.insert(stored.clone(), entry);
+                stored
+            }
+        };
+        let len = match self.data.table.get(key) {
+            Some(Entry {
+                value: Value::Str(s),
+                ..
+            }) => s.len(),
+            _ => 0,
+        };
         self.touch(&stored);
-        self.dirty.push(Dirty::SetRange(stored, offset, bytes));
-        let entry = self.data.table.get_mut(key)?;
-        entry.last_access = now;
-        Some(entry)
+        self.dirty
+            .push(Dirty::SetRange(stored, offset as u64, bytes));
+        Some(len)
     }
 
     /// Looks a key up for a command that changes the stream stored there

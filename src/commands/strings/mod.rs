@@ -7,8 +7,11 @@
 //! WATCH sees them. INCRBYFLOAT computes in the 80-bit extended precision
 //! Redis uses (see [`longdouble`]), so its replies match digit for digit.
 
+pub mod bitfield;
+pub mod bits;
 mod counters;
 mod edit;
+pub mod lcs;
 mod longdouble;
 
 use bytes::{Bytes, BytesMut};
