@@ -179,3 +179,115 @@ fn sigkill_during_set_writes_appendfsync_always() {
 fn sigkill_during_set_writes_appendfsync_everysec() {
     kill("everysec");
 }
+
+/// kill -9 while writers set bits (each SETBIT journals one byte) and
+/// BITFIELD counters climb, with automatic checkpoints: every acknowledged
+/// bit and increment is there after the restart, plus maybe the one in
+/// flight.
+fn kill_bits(policy: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let flags = [
+        "--journal-segment-size",
+        "65536",
+        "--auto-aof-rewrite-percentage",
+        "50",
+        "--auto-aof-rewrite-min-size",
+        "65536",
+    ];
+    let server = Server::start(dir.path(), policy, &flags);
+    let ready = Arc::new(Barrier::new(3));
+    let writers: Vec<_> = (0..2)
+        .map(|t| {
+            let (url, r) = (server.url(), ready.clone());
+            std::thread::spawn(move || {
+                let mut con = connect(&url);
+                r.wait();
+                // Bits set (every third one stays clear), then counter
+                // increments, alternating; (acked, sent) per kind.
+                let (mut bits, mut incrs) = ((0u64, 0u64), (0u64, 0u64));
+                for i in 0..ROUNDS as u64 {
+                    let reply = if i % 2 == 0 {
+                        bits.1 += 1;
+                        let bit = bits.1 - 1;
+                        redis::cmd("SETBIT")
+                            .arg(format!("bits{t}"))
+                            .arg(bit * 5)
+                            .arg(u8::from(bit % 3 != 0))
+                            .query::<redis::Value>(&mut con)
+                    } else {
+                        incrs.1 += 1;
+                        redis::cmd("BITFIELD")
+                            .arg(format!("ctr{t}"))
+                            .arg("INCRBY")
+                            .arg("u32")
+                            .arg("#3")
+                            .arg(1)
+                            .query::<redis::Value>(&mut con)
+                    };
+                    match reply {
+                        Ok(_) if i % 2 == 0 => bits.0 = bits.1,
+                        Ok(_) => incrs.0 = incrs.1,
+                        Err(e) if is_connection_loss(&e) => break,
+                        Err(e) => panic!("bit writer {t}: {e}"),
+                    }
+                }
+                (bits, incrs)
+            })
+        })
+        .collect();
+    ready.wait();
+    std::thread::sleep(Duration::from_millis(1500));
+    server.kill();
+    let books: Vec<_> = writers.into_iter().map(|h| h.join().unwrap()).collect();
+    let server = Server::start(dir.path(), policy, &flags);
+    let mut con = server.connect();
+    for (t, ((bits_acked, bits_sent), (incr_acked, incr_sent))) in books.into_iter().enumerate() {
+        assert!(bits_acked > 0, "bit writer {t}: nothing acknowledged");
+        let value: Vec<u8> = redis::cmd("GET")
+            .arg(format!("bits{t}"))
+            .query::<Option<Vec<u8>>>(&mut con)
+            .unwrap()
+            .unwrap_or_default();
+        let bit = |n: u64| {
+            let off = n * 5;
+            value
+                .get((off >> 3) as usize)
+                .map_or(0, |b| (b >> (7 - (off & 7))) & 1)
+        };
+        for n in 0..bits_acked {
+            assert_eq!(
+                bit(n),
+                u8::from(n % 3 != 0),
+                "bit writer {t}: bit {n} (acked {bits_acked})"
+            );
+        }
+        for n in bits_sent..bits_sent + 10 {
+            assert_eq!(bit(n), 0, "bit writer {t}: bit {n} was never sent");
+        }
+        let counter: Vec<i64> = redis::cmd("BITFIELD")
+            .arg(format!("ctr{t}"))
+            .arg("GET")
+            .arg("u32")
+            .arg("#3")
+            .query(&mut con)
+            .unwrap();
+        let c = counter[0] as u64;
+        assert!(
+            (incr_acked..=incr_sent).contains(&c),
+            "bit writer {t}: counter {c}, acked {incr_acked}, sent {incr_sent}"
+        );
+    }
+    server.shutdown();
+}
+
+/// kill -9 during SETBIT/BITFIELD writes under `always`.
+#[test]
+fn sigkill_during_bit_writes_appendfsync_always() {
+    kill_bits("always");
+}
+
+/// kill -9 during SETBIT/BITFIELD writes under `everysec`.
+#[test]
+fn sigkill_during_bit_writes_appendfsync_everysec() {
+    kill_bits("everysec");
+}

@@ -276,7 +276,14 @@ impl BitField {
                     }
                 },
             };
+            let before = window;
             write_field(&mut window, off, op.ty.bits, new as u64);
+            // A SET to the value already there changes nothing (Redis
+            // 7.2+); INCRBY always counts as a write.
+            if before == window && matches!(op.kind, Kind::Set(_)) {
+                out.push(Reply::Int(reply));
+                continue;
+            }
             db.write_string_range(
                 &self.key,
                 first,

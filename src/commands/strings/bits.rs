@@ -167,16 +167,26 @@ impl SetBit {
         let offset = parse_bit_offset(&self.offset, max_len(ctx), None)?;
         let now = ctx.now;
         let (db, stats) = ctx.db();
-        let old_byte = match db.peek(&self.key, now, stats) {
-            None => 0,
+        let (exists, old_byte) = match db.peek(&self.key, now, stats) {
+            None => (false, 0),
             Some(entry) => {
                 let s = as_str(&entry.value).ok_or(error::WRONGTYPE)?;
-                s.get((offset >> 3) as usize).copied().unwrap_or(0)
+                (true, s.get((offset >> 3) as usize).copied().unwrap_or(0))
             }
         };
         let shift = 7 - (offset & 7) as u8;
         let old = (old_byte >> shift) & 1;
         let new_byte = (old_byte & !(1 << shift)) | ((self.on as u8) << shift);
+        let grows = !exists
+            || db
+                .peek(&self.key, now, stats)
+                .and_then(|e| as_str(&e.value).map(|s| s.len() as u64 <= offset >> 3))
+                .unwrap_or(true);
+        // As Redis 7.2+: a bit set to what it was changes nothing (no
+        // journal record, no WATCH flag), unless the string must grow.
+        if old == self.on as u8 && !grows {
+            return Ok(Reply::Int(old as i64));
+        }
         db.write_string_range(
             &self.key,
             (offset >> 3) as usize,
