@@ -276,6 +276,9 @@ async fn config_get_in_both_protocols() {
             [
                 "maxclients",
                 "proto-max-bulk-len",
+                "set-max-intset-entries",
+                "set-max-listpack-entries",
+                "set-max-listpack-value",
                 "stream-node-max-bytes",
                 "stream-node-max-entries",
                 "zset-max-listpack-entries",

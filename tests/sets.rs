@@ -445,3 +445,39 @@ async fn one_member_added_to_a_big_set_writes_a_small_record() {
     let srv = srv.restart().await;
     assert_eq!(snapshot(&srv).await, before);
 }
+
+#[tokio::test]
+async fn acl_key_permissions_follow_what_each_key_is_used_for() {
+    let srv = TestServer::start().await;
+    let mut admin = srv.client().await;
+    let _: () = cmd(
+        &mut admin,
+        &[
+            "ACL", "SETUSER", "u", "on", ">pw", "+@all", "%R~src*", "%W~dst*",
+        ],
+    )
+    .await
+    .unwrap();
+    let _: i64 = cmd(&mut admin, &["SADD", "src1", "a"]).await.unwrap();
+    let _: () = cmd(&mut admin, &["SET", "srcbits", "x"]).await.unwrap();
+    let mut con = srv.connect_as("u", "pw").await;
+    for args in [
+        &["SINTERSTORE", "dst", "src1"][..],
+        &["SUNIONSTORE", "dst", "src1", "src2"][..],
+        &["SDIFFSTORE", "dst", "src1"][..],
+        &["SINTERCARD", "1", "src1"][..],
+        &["BITOP", "NOT", "dstbits", "srcbits"][..],
+    ] {
+        let r = cmd::<Value>(&mut con, args).await;
+        assert!(r.is_ok(), "{args:?}: {r:?}");
+    }
+    for args in [
+        &["SINTERSTORE", "src1", "dst"][..],
+        &["SMOVE", "src1", "dst", "a"][..],
+        &["SPOP", "src1"][..],
+        &["SETBIT", "dstbits", "0", "1"][..],
+    ] {
+        let e = cmd::<Value>(&mut con, args).await.unwrap_err();
+        assert!(err_text(&e).starts_with("NOPERM"), "{args:?}: {e}");
+    }
+}
