@@ -217,3 +217,19 @@ def test_listpack_encoding(q):
     assert q("OBJECT", "ENCODING", "s") == b"$8\r\nlistpack\r\n"
     q("SADD", "s", *["m%d" % i for i in range(200)])
     assert q("OBJECT", "ENCODING", "s") == b"$9\r\nhashtable\r\n"
+
+
+def test_sorted_set_algebra_takes_plain_sets(q):
+    q("SADD", "s", "a", "b", "c")
+    q("ZADD", "z", "1", "b", "5", "c", "7", "d")
+    assert q("ZUNIONSTORE", "out", "2", "s", "z", "WEIGHTS", "2", "3") == b":4\r\n"
+    q.conn.send("ZRANGE", "out", "0", "-1", "WITHSCORES")
+    raw = q.conn.read_reply()
+    assert b"$1\r\na\r\n" in raw and b"$1\r\nd\r\n" in raw
+    assert q("ZSCORE", "out", "c") in (b"$2\r\n17\r\n", b",17\r\n")
+    assert q("ZINTERSTORE", "out", "2", "s", "z") == b":2\r\n"
+    assert q("ZSCORE", "out", "b") in (b"$1\r\n2\r\n", b",2\r\n")
+    assert q("ZDIFFSTORE", "out", "2", "s", "z") == b":1\r\n"
+    assert q("ZINTERCARD", "2", "s", "z") == b":2\r\n"
+    q("SET", "str", "x")
+    assert q("ZUNIONSTORE", "out", "2", "s", "str").startswith(b"-WRONGTYPE")
