@@ -202,3 +202,22 @@ def test_lcs(q):
         b"*3\r\n*2\r\n:4\r\n:7\r\n*2\r\n:5\r\n:8\r\n:4\r\n"
         b"$3\r\nlen\r\n:6\r\n")
     assert q("LCS", "a", "nokey", "IDX") == head + b"$7\r\nmatches\r\n*0\r\n$3\r\nlen\r\n:0\r\n"
+
+
+@pytest.mark.sluice_only("follows https://redis.io/docs/latest/commands/bitop/ (DIFF, DIFF1, ANDOR, ONE are 8.2)")
+def test_bitop_82_operations(q):
+    q("SET", "x", b"\xf0\xff")
+    q("SET", "y1", b"\x30")
+    q("SET", "y2", b"\x0c\x01\x01")
+    assert q("BITOP", "DIFF", "d", "x", "y1", "y2") == b":3\r\n"
+    assert q("GET", "d") == b"$3\r\n\xc0\xfe\x00\r\n"
+    assert q("BITOP", "DIFF1", "d", "x", "y1", "y2") == b":3\r\n"
+    assert q("GET", "d") == b"$3\r\n\x0c\x00\x01\r\n"
+    assert q("BITOP", "ANDOR", "d", "x", "y1", "y2") == b":3\r\n"
+    assert q("GET", "d") == b"$3\r\n\x30\x01\x00\r\n"
+    assert q("BITOP", "ONE", "d", "x", "y1", "y2") == b":3\r\n"
+    assert q("GET", "d") == b"$3\r\n\xcc\xfe\x01\r\n"
+    assert q("BITOP", "ONE", "d", "x") == b":2\r\n"
+    for op in ("DIFF", "DIFF1", "ANDOR"):
+        assert q("BITOP", op, "d", "x") == b"-ERR BITOP %s must be called with at least two source keys.\r\n" % b(op)
+    assert q("BITOP", "diff", "d", "x") == b"-ERR BITOP DIFF must be called with at least two source keys.\r\n"

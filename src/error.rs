@@ -348,6 +348,12 @@ pub const BIT_ARGUMENT: CommandError =
 pub const BITOP_NOT_ONE_KEY: CommandError =
     CommandError::new_static("ERR BITOP NOT must be called with a single source key.");
 
+/// BITOP DIFF, DIFF1 or ANDOR (`op`) with fewer than two sources.
+pub fn bitop_two_sources(op: &str) -> CommandError {
+    CommandError::new(format!(
+        "ERR BITOP {op} must be called with at least two source keys."
+    ))
+}
 /// A BITFIELD type other than i1..i64 or u1..u63.
 pub const BITFIELD_TYPE: CommandError = CommandError::new_static(
     "ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported but i64 is.",

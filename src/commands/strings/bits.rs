@@ -440,9 +440,17 @@ enum Bitwise {
     Or,
     Xor,
     Not,
+    /// X AND NOT (Y1 OR Y2 …) (Redis 8.2).
+    Diff,
+    /// NOT X AND (Y1 OR Y2 …) (Redis 8.2).
+    Diff1,
+    /// X AND (Y1 OR Y2 …) (Redis 8.2).
+    AndOr,
+    /// Set in exactly one source (Redis 8.2).
+    One,
 }
 
-/// BITOP AND|OR|XOR|NOT destkey key [key …]
+/// BITOP AND|OR|XOR|NOT|DIFF|DIFF1|ANDOR|ONE destkey key [key …]
 struct BitOp {
     op: Bitwise,
     dest: Bytes,
@@ -460,6 +468,14 @@ impl BitOp {
             Bitwise::Xor
         } else if is(&word, "NOT") {
             Bitwise::Not
+        } else if is(&word, "DIFF") {
+            Bitwise::Diff
+        } else if is(&word, "DIFF1") {
+            Bitwise::Diff1
+        } else if is(&word, "ANDOR") {
+            Bitwise::AndOr
+        } else if is(&word, "ONE") {
+            Bitwise::One
         } else {
             return Err(error::SYNTAX);
         };
@@ -467,6 +483,15 @@ impl BitOp {
         let keys = args.rest();
         if op == Bitwise::Not && keys.len() != 1 {
             return Err(error::BITOP_NOT_ONE_KEY);
+        }
+        let name = match op {
+            Bitwise::Diff => "DIFF",
+            Bitwise::Diff1 => "DIFF1",
+            Bitwise::AndOr => "ANDOR",
+            _ => "",
+        };
+        if !name.is_empty() && keys.len() < 2 {
+            return Err(error::bitop_two_sources(name));
         }
         boxed(BitOp { op, dest, keys })
     }
@@ -501,6 +526,34 @@ impl BitOp {
                     }
                 }
                 out.resize(len, 0);
+            }
+            Bitwise::Diff | Bitwise::Diff1 | Bitwise::AndOr => {
+                // `out` is the OR of the others; X then masks it.
+                for s in &inputs[1..] {
+                    for (o, b) in out.iter_mut().zip(s.iter()) {
+                        *o |= b;
+                    }
+                }
+                for (i, o) in out.iter_mut().enumerate() {
+                    let x = inputs[0].get(i).copied().unwrap_or(0);
+                    *o = match self.op {
+                        Bitwise::Diff => x & !*o,
+                        Bitwise::Diff1 => !x & *o,
+                        _ => x & *o,
+                    };
+                }
+            }
+            Bitwise::One => {
+                let mut more = vec![0u8; len];
+                for s in &inputs {
+                    for ((o, m), b) in out.iter_mut().zip(more.iter_mut()).zip(s.iter()) {
+                        *m |= *o & b;
+                        *o |= b;
+                    }
+                }
+                for (o, m) in out.iter_mut().zip(&more) {
+                    *o &= !m;
+                }
             }
             Bitwise::Or | Bitwise::Xor => {
                 for s in &inputs {
