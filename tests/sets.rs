@@ -260,6 +260,11 @@ async fn encodings_follow_the_config() {
     assert_eq!(enc(&mut con, "k").await, "hashtable");
     let _: i64 = cmd(&mut con, &["SADD", "l", "a", "b"]).await.unwrap();
     assert_eq!(enc(&mut con, "l").await, "listpack");
+    // More arguments than a listpack holds convert it first, even when
+    // most are already members.
+    let _: i64 = cmd(&mut con, &["SADD", "m", "a"]).await.unwrap();
+    let _: i64 = cmd(&mut con, &["SADD", "m", "a", "a", "b"]).await.unwrap();
+    assert_eq!(enc(&mut con, "m").await, "hashtable");
 }
 
 #[tokio::test]

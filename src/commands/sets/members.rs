@@ -48,6 +48,9 @@ impl Execute for SAdd {
         let Ok(Some(set)) = set_mut(db, &self.key, now, stats) else {
             return Reply::Int(0);
         };
+        // As Redis: more arguments than the small encoding holds convert
+        // the set up front, whatever is then added.
+        set.prepare_for(self.members.len(), limits);
         let mut added = 0;
         for m in self.members {
             added += set.insert(m, limits) as i64;

@@ -301,10 +301,19 @@ impl Set {
         }
     }
 
-    /// Uses the big encoding from now on (SMOVE into a set and other paths
-    /// where Redis converts explicitly).
-    pub fn force_hashtable(&mut self) {
-        self.encoding = Encoding::Hashtable;
+    /// Before a command adds up to `size_hint` members: a small encoding
+    /// that many would overflow becomes `hashtable` at once, as Redis
+    /// converts before adding.
+    pub fn prepare_for(&mut self, size_hint: usize, limits: Limits) {
+        self.settle(limits);
+        let over = match self.encoding {
+            Encoding::Listpack => size_hint > limits.listpack_entries,
+            Encoding::Intset => size_hint > limits.intset_entries,
+            _ => false,
+        };
+        if over {
+            self.encoding = Encoding::Hashtable;
+        }
     }
 
     /// Every member, in table order.
