@@ -334,6 +334,48 @@ pub const RANDMEMBER_COUNT_RANGE: CommandError = CommandError::new_static(
 /// ZRANDMEMBER … WITHSCORES count whose doubled size does not fit.
 pub const VALUE_OUT_OF_RANGE: CommandError = CommandError::new_static("ERR value is out of range");
 
+/// A SETBIT/GETBIT/BITFIELD offset that is not a non-negative integer or
+/// lies past proto-max-bulk-len.
+pub const BIT_OFFSET: CommandError =
+    CommandError::new_static("ERR bit offset is not an integer or out of range");
+/// SETBIT with a value other than 0 or 1.
+pub const BIT_VALUE: CommandError =
+    CommandError::new_static("ERR bit is not an integer or out of range");
+/// BITPOS with a bit other than 0 or 1.
+pub const BIT_ARGUMENT: CommandError =
+    CommandError::new_static("ERR The bit argument must be 1 or 0.");
+/// BITOP NOT with more or fewer than one source.
+pub const BITOP_NOT_ONE_KEY: CommandError =
+    CommandError::new_static("ERR BITOP NOT must be called with a single source key.");
+
+/// BITOP DIFF, DIFF1 or ANDOR (`op`) with fewer than two sources.
+pub fn bitop_two_sources(op: &str) -> CommandError {
+    CommandError::new(format!(
+        "ERR BITOP {op} must be called with at least two source keys."
+    ))
+}
+/// A BITFIELD type other than i1..i64 or u1..u63.
+pub const BITFIELD_TYPE: CommandError = CommandError::new_static(
+    "ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported but i64 is.",
+);
+/// BITFIELD OVERFLOW with a mode other than WRAP, SAT or FAIL.
+pub const BITFIELD_OVERFLOW: CommandError =
+    CommandError::new_static("ERR Invalid OVERFLOW type specified");
+/// BITFIELD_RO with a subcommand other than GET.
+pub const BITFIELD_RO_GET_ONLY: CommandError =
+    CommandError::new_static("ERR BITFIELD_RO only supports the GET subcommand");
+
+/// LCS on a key that holds another type.
+pub const LCS_NOT_STRINGS: CommandError =
+    CommandError::new_static("ERR The specified keys must contain string values");
+/// LCS with both LEN and IDX.
+pub const LCS_LEN_AND_IDX: CommandError =
+    CommandError::new_static("ERR If you want both the length and indexes, please just use IDX.");
+/// LCS whose working table would exceed proto-max-bulk-len.
+pub const LCS_TOO_BIG: CommandError = CommandError::new_static(
+    "ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len",
+);
+
 /// Sluice's own bound on a reply whose size the client chooses (a negative
 /// ZRANDMEMBER count repeats members without end): Redis builds such a
 /// reply until its allocator aborts the process.

@@ -282,6 +282,9 @@ async fn config_get_in_both_protocols() {
             "zset-max-ziplist-entries",
             "zset-max-ziplist-value",
             "acllog-max-len",
+            "set-max-intset-entries",
+            "set-max-listpack-entries",
+            "set-max-listpack-value",
         ] {
             assert!(got.contains_key(name), "{name} missing from {got:?}");
         }

@@ -54,6 +54,10 @@ const WRITE_AND_READ: &[&str] = &[
     "bzpopmax",
     "zmpop",
     "bzmpop",
+    "spop",
+    "smove",
+    "setbit",
+    "bitfield",
     "move",
 ];
 
@@ -110,7 +114,19 @@ pub fn keys(entry: &TableEntry, words: &[Bytes]) -> Vec<(usize, Access)> {
             let rest = words.len() - streams - 1;
             with(streams + 1..streams + 1 + rest / 2, READ)
         }
-        "zunion" | "zinter" | "zdiff" | "zintercard" => with(counted(words, 1), READ),
+        "zunion" | "zinter" | "zdiff" | "zintercard" | "sintercard" => {
+            with(counted(words, 1), READ)
+        }
+        "sinterstore" | "sunionstore" | "sdiffstore" => {
+            let mut out = vec![(1, WRITE)];
+            out.extend(with(2..words.len(), READ));
+            out
+        }
+        "bitop" => {
+            let mut out = vec![(2, WRITE)];
+            out.extend(with(3..words.len(), READ));
+            out
+        }
         "zmpop" => with(counted(words, 1), READ_WRITE),
         "bzmpop" => with(counted(words, 2), READ_WRITE),
         "zunionstore" | "zinterstore" | "zdiffstore" => {

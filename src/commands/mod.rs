@@ -20,6 +20,7 @@ pub mod object;
 pub mod persistence;
 pub mod pubsub;
 pub mod server;
+pub mod sets;
 pub mod streams;
 pub mod strings;
 pub mod table;
@@ -95,8 +96,11 @@ pub fn families() -> &'static [&'static [CommandSpec]] {
         connection::COMMANDS,
         transactions::COMMANDS,
         strings::COMMANDS,
+        strings::bits::COMMANDS,
+        strings::lcs::COMMANDS,
         streams::COMMANDS,
         zsets::COMMANDS,
+        sets::COMMANDS,
         pubsub::COMMANDS,
         keys::COMMANDS,
         dump::COMMANDS,

@@ -185,6 +185,15 @@ pub struct Config {
     /// Longest member of a sorted set in the small encoding
     /// (`zset-max-listpack-value`).
     pub zset_max_listpack_value: u64,
+    /// Most members of an all-integer set in the `intset` encoding
+    /// (`set-max-intset-entries`).
+    pub set_max_intset_entries: u64,
+    /// Most members of a set in the `listpack` encoding
+    /// (`set-max-listpack-entries`).
+    pub set_max_listpack_entries: u64,
+    /// Longest member of a set in the `listpack` encoding
+    /// (`set-max-listpack-value`).
+    pub set_max_listpack_value: u64,
     /// Checkpoint automatically when the log has grown by this percentage
     /// of the last checkpoint's size (0 turns it off).
     pub auto_aof_rewrite_percentage: u64,
@@ -240,6 +249,9 @@ impl Default for Config {
             stream_node_max_bytes: 4096,
             zset_max_listpack_entries: 128,
             zset_max_listpack_value: 64,
+            set_max_intset_entries: 512,
+            set_max_listpack_entries: 128,
+            set_max_listpack_value: 64,
             auto_aof_rewrite_percentage: 100,
             auto_aof_rewrite_min_size: 64 * 1024 * 1024,
             client_output_buffer_limit: OutputBufferLimits::default(),
@@ -269,6 +281,9 @@ pub const PARAMS: &[&str] = &[
     "zset-max-listpack-value",
     "zset-max-ziplist-entries",
     "zset-max-ziplist-value",
+    "set-max-intset-entries",
+    "set-max-listpack-entries",
+    "set-max-listpack-value",
     "port",
     "bind",
     "dir",
@@ -554,6 +569,23 @@ impl Config {
                     invalid("argument must be between 0 and 9223372036854775807 inclusive")
                 })?;
             }
+            "set-max-intset-entries" | "set-max-listpack-entries" => {
+                let n = parse_integer(value)
+                    .ok_or_else(|| invalid("argument couldn't be parsed into an integer"))?;
+                let n = u64::try_from(n).map_err(|_| {
+                    invalid("argument must be between 0 and 9223372036854775807 inclusive")
+                })?;
+                if name == "set-max-intset-entries" {
+                    self.set_max_intset_entries = n;
+                } else {
+                    self.set_max_listpack_entries = n;
+                }
+            }
+            "set-max-listpack-value" => {
+                self.set_max_listpack_value = parse_memory(value)
+                    .filter(|&n| n <= i64::MAX as u64)
+                    .ok_or_else(|| invalid("argument must be a memory value"))?;
+            }
             "zset-max-listpack-value" | "zset-max-ziplist-value" => {
                 self.zset_max_listpack_value = parse_memory(value)
                     .filter(|&n| n <= i64::MAX as u64)
@@ -633,6 +665,16 @@ impl Config {
         }
     }
 
+    /// The set encoding thresholds.
+    pub fn set_limits(&self) -> crate::keyspace::set::Limits {
+        let size = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+        crate::keyspace::set::Limits {
+            intset_entries: size(self.set_max_intset_entries),
+            listpack_entries: size(self.set_max_listpack_entries),
+            listpack_value: size(self.set_max_listpack_value),
+        }
+    }
+
     /// The text form of a parameter, as CONFIG GET shows it.
     pub fn get(&self, name: &str) -> Option<String> {
         Some(match name {
@@ -672,6 +714,9 @@ impl Config {
             "zset-max-listpack-value" | "zset-max-ziplist-value" => {
                 self.zset_max_listpack_value.to_string()
             }
+            "set-max-intset-entries" => self.set_max_intset_entries.to_string(),
+            "set-max-listpack-entries" => self.set_max_listpack_entries.to_string(),
+            "set-max-listpack-value" => self.set_max_listpack_value.to_string(),
             "auto-aof-rewrite-percentage" => self.auto_aof_rewrite_percentage.to_string(),
             "auto-aof-rewrite-min-size" => self.auto_aof_rewrite_min_size.to_string(),
             "client-output-buffer-limit" => self.client_output_buffer_limit.render(),

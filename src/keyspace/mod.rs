@@ -10,6 +10,7 @@ pub mod glob;
 pub mod notify;
 mod op;
 mod replay;
+pub mod set;
 pub mod stream;
 mod table;
 pub mod zset;
@@ -22,6 +23,8 @@ use ahash::AHashMap;
 use bytes::Bytes;
 
 pub use op::Op;
+pub use replay::write_range;
+pub use set::{Set, SetOp};
 pub use stream::{Loc, Stream, StreamOp};
 pub use table::KeyTable;
 pub use zset::{ZSet, ZSetOp};
@@ -35,6 +38,8 @@ pub enum Value {
     Stream(Box<Stream>),
     /// A sorted set.
     ZSet(Box<ZSet>),
+    /// A set.
+    Set(Box<Set>),
 }
 
 impl Value {
@@ -44,6 +49,7 @@ impl Value {
             Value::Str(_) => "string",
             Value::Stream(_) => "stream",
             Value::ZSet(_) => "zset",
+            Value::Set(_) => "set",
         }
     }
 
@@ -53,6 +59,7 @@ impl Value {
         match self {
             Value::Stream(s) => drop(s.take_ops()),
             Value::ZSet(z) => drop(z.take_ops()),
+            Value::Set(s) => drop(s.take_ops()),
             Value::Str(_) => {}
         }
     }
@@ -111,6 +118,9 @@ enum Dirty {
     /// These bytes were appended to this key's string (APPEND journals the
     /// tail, not the whole value).
     Append(Bytes, Bytes),
+    /// These bytes now sit at this offset of this key's string (SETBIT,
+    /// BITFIELD, SETRANGE journal the bytes they changed).
+    SetRange(Bytes, u64, Bytes),
     /// The whole database was emptied.
     Flushed,
     /// Only this key's expiry changed.
@@ -269,6 +279,59 @@ impl Db {
         Some(entry)
     }
 
+    /// Writes `bytes` at `offset` of the string at `key` (zero-padding it
+    /// up to `offset` first if shorter; creating the key if absent, with no
+    /// TTL): SETBIT, BITFIELD and SETRANGE. The journal records those bytes
+    /// (an `Op::SetRange`), not the whole value. Returns the new length,
+    /// or `None` (and changes nothing) if the key holds another type. The
+    /// caller bounds `offset + bytes.len()` (proto-max-bulk-len).
+    pub fn write_string_range(
+        &mut self,
+        key: &[u8],
+        offset: usize,
+        bytes: Bytes,
+        now: i64,
+        stats: &mut KeyspaceStats,
+    ) -> Option<usize> {
+        self.expire_if_due(key, now, stats);
+        let end = offset + bytes.len();
+        let stored = match self.data.table.get_mut(key) {
+            Some(Entry {
+                value: Value::Str(s),
+                raw_encoding,
+                last_access,
+                ..
+            }) => {
+                *s = write_range(std::mem::take(s), offset, &bytes, end);
+                *raw_encoding = true;
+                *last_access = now;
+                self.data.table.stored_key(key)?
+            }
+            Some(_) => return None,
+            None => {
+                let stored = Bytes::copy_from_slice(key);
+                let mut entry = Entry::new(
+                    Value::Str(write_range(Bytes::new(), offset, &bytes, end)),
+                    now,
+                );
+                entry.raw_encoding = true;
+                self.data.table.insert(stored.clone(), entry);
+                stored
+            }
+        };
+        let len = match self.data.table.get(key) {
+            Some(Entry {
+                value: Value::Str(s),
+                ..
+            }) => s.len(),
+            _ => 0,
+        };
+        self.touch(&stored);
+        self.dirty
+            .push(Dirty::SetRange(stored, offset as u64, bytes));
+        Some(len)
+    }
+
     /// Looks a key up for a command that changes the stream stored there
     /// through [`Stream`]'s methods: the stream records its own changes for
     /// the journal, so the key is not journaled whole.
@@ -286,6 +349,19 @@ impl Db {
     /// for the journal (one member, not the whole set). A command that
     /// empties the set must still [`Db::remove`] the key.
     pub fn get_zset_mut(
+        &mut self,
+        key: &[u8],
+        now: i64,
+        stats: &mut KeyspaceStats,
+    ) -> Option<&mut Entry> {
+        self.get_mut_with_deltas(key, now, stats)
+    }
+
+    /// Looks a key up for a command that changes the set stored there
+    /// through [`Set`]'s methods, which record their own changes for the
+    /// journal (one member, not the whole set). A command that empties the
+    /// set must still [`Db::remove`] the key.
+    pub fn get_set_mut(
         &mut self,
         key: &[u8],
         now: i64,
@@ -511,6 +587,16 @@ impl Db {
                         });
                     }
                 }
+                Dirty::SetRange(key, offset, bytes) => {
+                    if !is_put(&key) {
+                        ops.push(Op::SetRange {
+                            db: self.index,
+                            key,
+                            offset,
+                            bytes,
+                        });
+                    }
+                }
                 Dirty::Expire(key) => {
                     if !is_put(&key) {
                         if let Some(entry) = self.data.table.get(&key) {
@@ -541,6 +627,14 @@ impl Db {
                                 db: self.index,
                                 key: key.clone(),
                                 ops: zset_ops,
+                            })
+                        }
+                        Value::Set(set) => {
+                            let set_ops = set.take_ops();
+                            (!set_ops.is_empty()).then_some(Op::Set {
+                                db: self.index,
+                                key: key.clone(),
+                                ops: set_ops,
                             })
                         }
                         Value::Str(_) => None,

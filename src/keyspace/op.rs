@@ -2,7 +2,7 @@
 
 use bytes::Bytes;
 
-use super::{Entry, StreamOp, ZSetOp};
+use super::{Entry, SetOp, StreamOp, ZSetOp};
 
 /// One change to the keyspace, as the journal records it: a key's final
 /// state after a command, or a database-wide operation.
@@ -64,6 +64,28 @@ pub enum Op {
         key: Bytes,
         /// The changes, in order.
         ops: Vec<ZSetOp>,
+    },
+    /// The set at `key` in database `db` changed like this.
+    Set {
+        /// Database number.
+        db: u32,
+        /// The key.
+        key: Bytes,
+        /// The changes, in order.
+        ops: Vec<SetOp>,
+    },
+    /// The string at `key` in database `db` holds `bytes` at `offset`
+    /// (zero-padded up to `offset` if it was shorter, created if absent):
+    /// SETBIT, BITFIELD and SETRANGE journal only the bytes they changed.
+    SetRange {
+        /// Database number.
+        db: u32,
+        /// The key.
+        key: Bytes,
+        /// Where the bytes go.
+        offset: u64,
+        /// The bytes now there.
+        bytes: Bytes,
     },
     /// Databases `a` and `b` swapped contents.
     SwapDb {

@@ -35,7 +35,9 @@ use super::format::{
 };
 use super::io::{Disk, LogFile};
 use super::journal::Journal;
-use super::ops::{encode_put, encode_zset_put, encode_zset_sets_op};
+use super::ops::{
+    encode_put, encode_set_adds_op, encode_set_put, encode_zset_put, encode_zset_sets_op,
+};
 use super::recovery::decode_entry;
 use super::StorageError;
 use crate::keyspace::{Entry, Keyspace, Op, Value};
@@ -93,7 +95,7 @@ impl Hold {
         key: &Bytes,
         entry: &Entry,
         later: &mut Vec<(Bytes, Entry)>,
-        big: &mut Vec<(Bytes, u64)>,
+        big: &mut Vec<(Bytes, u64, BigKind)>,
         copy_now: impl FnOnce(&Bytes, &Entry),
     ) {
         self.slots += 1;
@@ -121,7 +123,16 @@ impl Hold {
             // Copying a 2-million-member set under one hold stalled every
             // client for 88 ms.
             Value::ZSet(z) => {
-                big.push((key.clone(), z.id()));
+                big.push((key.clone(), z.id(), BigKind::ZSet));
+                self.work += 1;
+            }
+            Value::Set(set) if set.len() <= ZSET_PIECE => {
+                copy_now(key, entry);
+                self.work += set.len();
+            }
+            // A big set goes the sorted set's way, in pieces.
+            Value::Set(set) => {
+                big.push((key.clone(), set.id(), BigKind::Set));
                 self.work += 1;
             }
         }
@@ -132,7 +143,16 @@ impl Hold {
     }
 }
 
-/// A big sorted set to copy in pieces: the one with identity `id` at `key`
+/// Which kind of big value a checkpoint copies in pieces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BigKind {
+    /// A sorted set ([`copy_zset`]).
+    ZSet,
+    /// A set ([`copy_set`]).
+    Set,
+}
+
+/// A big sorted set (or set) to copy in pieces: the one with identity `id` at `key`
 /// in database `db`.
 struct Piece<'a, F> {
     keyspace: &'a Mutex<Keyspace>,
@@ -229,6 +249,77 @@ fn copy_zset<F: Fn() -> i64>(
     }
 }
 
+/// Copies a big set [`ZSET_PIECE`] members at a time, each piece under a
+/// short hold of the lock, as [`copy_zset`] does: the first piece as a
+/// `Put` of a set of just those members (with the key's expiry), the next
+/// ones as `Set` ops adding theirs.
+///
+/// A piece resumes at the member table's scan cursor after the last piece:
+/// the table never moves a member, so a member nobody touches while the
+/// copy runs is copied exactly once; every member added or removed
+/// meanwhile has a final-state op (`Add` or `Rem`) in the log after the
+/// checkpoint's LSN, which replays to the same result whether or not the
+/// copy saw it. As for sorted sets, a key that no longer holds this set
+/// stops the copy (the log replaces it).
+fn copy_set<F: Fn() -> i64>(
+    piece: &Piece<'_, F>,
+    file: &dyn LogFile,
+    chunk: &mut Vec<u8>,
+    op: &mut Vec<u8>,
+) -> std::io::Result<ZSetCopy> {
+    let db = piece.db as u32;
+    let mut cursor = 0usize;
+    let mut first = true;
+    let mut members: Vec<Bytes> = Vec::with_capacity(ZSET_PIECE);
+    let stopped = |first: bool| {
+        Ok(if first {
+            ZSetCopy::Gone
+        } else {
+            ZSetCopy::Written
+        })
+    };
+    loop {
+        members.clear();
+        let (expire_at, next) = {
+            let mut ks = piece.keyspace.lock().expect("keyspace lock");
+            if ks.swaps() != piece.swaps {
+                return Ok(ZSetCopy::SwapSeen);
+            }
+            let at = (piece.now)();
+            let (d, _) = ks.db(piece.db);
+            let entry = match d.table().get(piece.key) {
+                Some(e) if e.expire_at().is_none_or(|t| at <= t) => e,
+                _ => return stopped(first),
+            };
+            let Value::Set(set) = &entry.value else {
+                return stopped(first);
+            };
+            if set.id() != piece.id {
+                return stopped(first);
+            }
+            let next = set.scan(cursor, ZSET_PIECE, |m| members.push(m.clone()));
+            (entry.expire_at(), next)
+        };
+        // A piece that met only holes adds nothing.
+        if !members.is_empty() {
+            op.clear();
+            if first {
+                encode_set_put(op, db, piece.key, expire_at, &members);
+            } else {
+                encode_set_adds_op(op, db, piece.key, &members);
+            }
+            chunk.clear();
+            encode_record(chunk, RecordType::CheckpointEntry, op);
+            file.append(chunk)?;
+            first = false;
+        }
+        if next == 0 {
+            return stopped(first);
+        }
+        cursor = next;
+    }
+}
+
 /// Writes a checkpoint of `keyspace` and deletes what it makes dead.
 pub fn write(
     keyspace: &Mutex<Keyspace>,
@@ -306,7 +397,7 @@ pub fn write(
                     keys += 1;
                 }
                 file.append(&chunk).map_err(io)?;
-                for (key, id) in std::mem::take(&mut big) {
+                for (key, id, kind) in std::mem::take(&mut big) {
                     let piece = Piece {
                         keyspace,
                         now: &now,
@@ -315,7 +406,11 @@ pub fn write(
                         key: &key,
                         id,
                     };
-                    match copy_zset(&piece, &*file, &mut chunk, &mut op).map_err(io)? {
+                    let copied = match kind {
+                        BigKind::ZSet => copy_zset(&piece, &*file, &mut chunk, &mut op),
+                        BigKind::Set => copy_set(&piece, &*file, &mut chunk, &mut op),
+                    };
+                    match copied.map_err(io)? {
                         ZSetCopy::Written => keys += 1,
                         ZSetCopy::Gone => {}
                         ZSetCopy::SwapSeen => {
@@ -455,6 +550,21 @@ pub fn load(
                                 d.table().get(key),
                                 Some(Entry {
                                     value: Value::ZSet(_),
+                                    ..
+                                })
+                            )
+                        });
+                        if !continues {
+                            return Err(corrupt(offset, "set piece without its set".into()));
+                        }
+                    }
+                    // A later piece of a big set.
+                    Op::Set { db, key, .. } => {
+                        let continues = keyspace.dbs().get(*db as usize).is_some_and(|d| {
+                            matches!(
+                                d.table().get(key),
+                                Some(Entry {
+                                    value: Value::Set(_),
                                     ..
                                 })
                             )

@@ -34,6 +34,7 @@ pub mod mapguard;
 mod meddling;
 pub mod ops;
 pub mod recovery;
+pub mod set_ops;
 pub mod stream_ops;
 pub mod zset_ops;
 

@@ -11,7 +11,7 @@ use bytes::Bytes;
 use crate::commands::streams::{append_entry, with_parts};
 use crate::error::{self, CommandError};
 use crate::keyspace::stream::{NodeLimits, Stream, StreamId, StreamMeta, ENTRIES_READ_UNKNOWN};
-use crate::keyspace::{Value, ZSet};
+use crate::keyspace::{Set, Value, ZSet};
 use crate::rdb::{RdbConsumer, RdbGroup, RdbPending, RdbStream, RdbValue};
 use crate::server::Shared;
 
@@ -21,9 +21,9 @@ pub fn to_rdb(shared: &Shared, value: &Value) -> Result<RdbValue, CommandError> 
         Value::Str(s) => RdbValue::Str(s.clone()),
         Value::ZSet(z) => RdbValue::ZSet(z.members().map(|(m, s)| (m.clone(), s)).collect()),
         Value::Stream(s) => RdbValue::Stream(Box::new(stream_to_rdb(shared, s)?)),
-        // lists, sets, hashes: Value::List(l) => RdbValue::List(..),
-        // Value::Set(s) => RdbValue::Set(..), Value::Hash(h) =>
-        // RdbValue::Hash(.. with each field's expiry ..).
+        Value::Set(s) => RdbValue::Set(s.iter().cloned().collect()),
+        // lists, hashes: Value::List(l) => RdbValue::List(..),
+        // Value::Hash(h) => RdbValue::Hash(.. with each field's expiry ..).
     })
 }
 
@@ -37,10 +37,10 @@ pub fn from_rdb(shared: &Shared, value: RdbValue) -> Result<Value, CommandError>
             Value::ZSet(Box::new(ZSet::from_pairs(pairs, limits)))
         }
         RdbValue::Stream(s) => Value::Stream(Box::new(stream_from_rdb(shared, *s)?)),
-        // lists, sets, hashes: one arm each here once the types exist.
-        RdbValue::List(_) | RdbValue::Set(_) | RdbValue::Hash(_) => {
-            return Err(error::BAD_DATA_FORMAT)
-        }
+        // Decoded sets hold no duplicates and are never empty.
+        RdbValue::Set(members) => Value::Set(Box::new(Set::restored(members))),
+        // lists, hashes: one arm each here once the types exist.
+        RdbValue::List(_) | RdbValue::Hash(_) => return Err(error::BAD_DATA_FORMAT),
     })
 }
 
