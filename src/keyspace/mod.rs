@@ -7,6 +7,7 @@
 //! transactions correct without each command having to remember it.
 
 pub mod glob;
+pub mod list;
 mod op;
 mod replay;
 pub mod stream;
@@ -20,6 +21,7 @@ use std::sync::Arc;
 use ahash::AHashMap;
 use bytes::Bytes;
 
+pub use list::{List, ListOp};
 pub use op::Op;
 pub use stream::{Loc, Stream, StreamOp};
 pub use table::KeyTable;
@@ -34,6 +36,8 @@ pub enum Value {
     Stream(Box<Stream>),
     /// A sorted set.
     ZSet(Box<ZSet>),
+    /// A list.
+    List(Box<List>),
 }
 
 impl Value {
@@ -43,6 +47,7 @@ impl Value {
             Value::Str(_) => "string",
             Value::Stream(_) => "stream",
             Value::ZSet(_) => "zset",
+            Value::List(_) => "list",
         }
     }
 
@@ -52,6 +57,7 @@ impl Value {
         match self {
             Value::Stream(s) => drop(s.take_ops()),
             Value::ZSet(z) => drop(z.take_ops()),
+            Value::List(l) => l.discard_ops(),
             Value::Str(_) => {}
         }
     }
@@ -264,6 +270,19 @@ impl Db {
     /// for the journal (one member, not the whole set). A command that
     /// empties the set must still [`Db::remove`] the key.
     pub fn get_zset_mut(
+        &mut self,
+        key: &[u8],
+        now: i64,
+        stats: &mut KeyspaceStats,
+    ) -> Option<&mut Entry> {
+        self.get_mut_with_deltas(key, now, stats)
+    }
+
+    /// Looks a key up for a command that changes the list stored there
+    /// through [`List`]'s methods, which record their own changes for the
+    /// journal (one push, not the whole list). A command that empties the
+    /// list must still [`Db::remove`] the key.
+    pub fn get_list_mut(
         &mut self,
         key: &[u8],
         now: i64,
@@ -515,6 +534,15 @@ impl Db {
                                 db: self.index,
                                 key: key.clone(),
                                 ops: zset_ops,
+                            })
+                        }
+                        Value::List(list) => {
+                            let (base, list_ops) = list.take_ops();
+                            (!list_ops.is_empty()).then_some(Op::List {
+                                db: self.index,
+                                key: key.clone(),
+                                base,
+                                ops: list_ops,
                             })
                         }
                         Value::Str(_) => None,

@@ -2,7 +2,7 @@
 
 use bytes::Bytes;
 
-use super::{Entry, StreamOp, ZSetOp};
+use super::{Entry, ListOp, StreamOp, ZSetOp};
 
 /// One change to the keyspace, as the journal records it: a key's final
 /// state after a command, or a database-wide operation.
@@ -64,6 +64,19 @@ pub enum Op {
         key: Bytes,
         /// The changes, in order.
         ops: Vec<ZSetOp>,
+    },
+    /// The list at `key` in database `db` changed like this. The ops are
+    /// positional (not idempotent): `base` is the list's version before
+    /// the first of them, so replay skips those a checkpoint copy holds.
+    List {
+        /// Database number.
+        db: u32,
+        /// The key.
+        key: Bytes,
+        /// The list's version before these ops.
+        base: u64,
+        /// The changes, in order.
+        ops: Vec<ListOp>,
     },
     /// Databases `a` and `b` swapped contents.
     SwapDb {

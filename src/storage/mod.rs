@@ -27,6 +27,7 @@ pub mod compact;
 pub mod format;
 pub mod io;
 pub mod journal;
+pub mod list_ops;
 pub mod lock;
 pub mod manifest;
 pub mod mapguard;

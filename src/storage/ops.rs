@@ -13,10 +13,14 @@
 //!   6 Expire   db u32, key bytes, expire_at i64 (i64::MIN = none)
 //!   7 Stream   db u32, key bytes, stream ops (see `stream_ops`)
 //!   8 ZSet     db u32, key bytes, zset ops (see `zset_ops`)
+//!   9 List     db u32, key bytes, list ops (see `list_ops`): a base
+//!              version and positional ops that replay skips when the
+//!              list already holds them
 //! value      type u8, then by type:
 //!   1 string   bytes
 //!   2 stream   a whole stream (see `stream_ops`)
 //!   3 zset     a whole sorted set (see `zset_ops`)
+//!   4 list     a whole list with its version (see `list_ops`)
 //! bytes      len u32, then len bytes
 //! ```
 //! All integers are little-endian.
@@ -24,6 +28,7 @@
 use bytes::Bytes;
 
 use super::format::codec::{put_bytes, put_i64, put_u32, Reader};
+use super::list_ops::{decode_list, decode_list_ops, encode_list, encode_list_ops};
 use super::stream_ops::{decode_stream, decode_stream_ops, encode_stream, encode_stream_ops};
 use super::zset_ops::{
     decode_zset, decode_zset_ops, encode_zset, encode_zset_ops, encode_zset_pairs, encode_zset_sets,
@@ -38,10 +43,12 @@ const APPEND: u8 = 5;
 const EXPIRE: u8 = 6;
 const STREAM_OPS: u8 = 7;
 const ZSET_OPS: u8 = 8;
+const LIST_OPS: u8 = 9;
 const NO_EXPIRY: i64 = i64::MIN;
 const STRING: u8 = 1;
 const STREAM: u8 = 2;
 const ZSET: u8 = 3;
+const LIST: u8 = 4;
 
 /// Encodes a `Put` of `entry` at `key` without building the op (a
 /// checkpoint writes every key this way, so it never clones a stream).
@@ -63,6 +70,10 @@ pub fn encode_put(out: &mut Vec<u8>, db: u32, key: &[u8], entry: &Entry) {
         Value::ZSet(z) => {
             out.push(ZSET);
             encode_zset(out, z);
+        }
+        Value::List(l) => {
+            out.push(LIST);
+            encode_list(out, l);
         }
     }
 }
@@ -116,6 +127,12 @@ pub fn encode_op(out: &mut Vec<u8>, op: &Op) {
             put_bytes(out, key);
             encode_zset_ops(out, ops);
         }
+        Op::List { db, key, base, ops } => {
+            out.push(LIST_OPS);
+            put_u32(out, *db);
+            put_bytes(out, key);
+            encode_list_ops(out, *base, ops);
+        }
         Op::Del { db, key } => {
             out.push(DEL);
             put_u32(out, *db);
@@ -162,6 +179,7 @@ pub fn decode_op(r: &mut Reader<'_>, now: i64) -> Option<Op> {
                 STRING => Value::Str(bytes(r)?),
                 STREAM => Value::Stream(Box::new(decode_stream(r)?)),
                 ZSET => Value::ZSet(Box::new(decode_zset(r)?)),
+                LIST => Value::List(Box::new(decode_list(r)?)),
                 _ => return None,
             };
             Op::Put {
@@ -190,6 +208,12 @@ pub fn decode_op(r: &mut Reader<'_>, now: i64) -> Option<Op> {
             key: bytes(r)?,
             ops: decode_zset_ops(r)?,
         },
+        LIST_OPS => {
+            let db = r.u32()?;
+            let key = bytes(r)?;
+            let (base, ops) = decode_list_ops(r)?;
+            Op::List { db, key, base, ops }
+        }
         APPEND => Op::Append {
             db: r.u32()?,
             key: bytes(r)?,

@@ -242,7 +242,7 @@ pub static COMMANDS: &[CommandSpec] = &[
 fn as_str(value: &Value) -> Option<&Bytes> {
     match value {
         Value::Str(s) => Some(s),
-        Value::Stream(_) | Value::ZSet(_) => None,
+        Value::Stream(_) | Value::ZSet(_) | Value::List(_) => None,
     }
 }
 
@@ -250,7 +250,7 @@ fn as_str(value: &Value) -> Option<&Bytes> {
 fn as_str_mut(value: &mut Value) -> Option<&mut Bytes> {
     match value {
         Value::Str(s) => Some(s),
-        Value::Stream(_) | Value::ZSet(_) => None,
+        Value::Stream(_) | Value::ZSet(_) | Value::List(_) => None,
     }
 }
 
