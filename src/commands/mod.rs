@@ -15,6 +15,7 @@ pub mod connection;
 pub mod expire;
 pub mod introspection;
 pub mod keys;
+pub mod lists;
 pub mod object;
 pub mod persistence;
 pub mod pubsub;
@@ -96,6 +97,7 @@ pub fn families() -> &'static [&'static [CommandSpec]] {
         strings::COMMANDS,
         streams::COMMANDS,
         zsets::COMMANDS,
+        lists::COMMANDS,
         pubsub::COMMANDS,
         keys::COMMANDS,
         expire::COMMANDS,

@@ -161,6 +161,12 @@ pub struct Config {
     /// Longest member of a sorted set in the small encoding
     /// (`zset-max-listpack-value`).
     pub zset_max_listpack_value: u64,
+    /// Chunk size of a list: negative, a size limit (-1 = 4 KB … -5 =
+    /// 64 KB); positive, an element count (`list-max-listpack-size`).
+    pub list_max_listpack_size: i64,
+    /// `list-compress-depth`: accepted and reported; lists are not
+    /// compressed.
+    pub list_compress_depth: i64,
     /// Checkpoint automatically when the log has grown by this percentage
     /// of the last checkpoint's size (0 turns it off).
     pub auto_aof_rewrite_percentage: u64,
@@ -210,6 +216,8 @@ impl Default for Config {
             stream_node_max_bytes: 4096,
             zset_max_listpack_entries: 128,
             zset_max_listpack_value: 64,
+            list_max_listpack_size: -2,
+            list_compress_depth: 0,
             auto_aof_rewrite_percentage: 100,
             auto_aof_rewrite_min_size: 64 * 1024 * 1024,
             client_output_buffer_limit: OutputBufferLimits::default(),
@@ -236,6 +244,9 @@ pub const PARAMS: &[&str] = &[
     "zset-max-listpack-value",
     "zset-max-ziplist-entries",
     "zset-max-ziplist-value",
+    "list-max-listpack-size",
+    "list-max-ziplist-size",
+    "list-compress-depth",
     "port",
     "bind",
     "dir",
@@ -511,6 +522,14 @@ impl Config {
                     .filter(|&n| n <= i64::MAX as u64)
                     .ok_or_else(|| invalid("argument must be a memory value"))?;
             }
+            "list-max-listpack-size" | "list-max-ziplist-size" => {
+                self.list_max_listpack_size =
+                    integer_in(value, i32::MIN as i64, i32::MAX as i64).map_err(|r| invalid(&r))?;
+            }
+            "list-compress-depth" => {
+                self.list_compress_depth =
+                    integer_in(value, 0, i32::MAX as i64).map_err(|r| invalid(&r))?;
+            }
             "auto-aof-rewrite-percentage" => {
                 self.auto_aof_rewrite_percentage = value
                     .parse()
@@ -614,6 +633,10 @@ impl Config {
             "zset-max-listpack-value" | "zset-max-ziplist-value" => {
                 self.zset_max_listpack_value.to_string()
             }
+            "list-max-listpack-size" | "list-max-ziplist-size" => {
+                self.list_max_listpack_size.to_string()
+            }
+            "list-compress-depth" => self.list_compress_depth.to_string(),
             "auto-aof-rewrite-percentage" => self.auto_aof_rewrite_percentage.to_string(),
             "auto-aof-rewrite-min-size" => self.auto_aof_rewrite_min_size.to_string(),
             "client-output-buffer-limit" => self.client_output_buffer_limit.render(),

@@ -42,8 +42,8 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-pub use chunk::{Chunk, Elem};
 use chunk::{listpack_len, LISTPACK_OVERHEAD};
+pub use chunk::{Chunk, Elem};
 
 /// Redis's `list-max-listpack-size`: negative, a size limit per chunk;
 /// positive, a count limit.
