@@ -22,6 +22,8 @@
 
 pub mod checkpoint;
 #[cfg(test)]
+mod checkpoint_list_tests;
+#[cfg(test)]
 mod checkpoint_tests;
 pub mod compact;
 pub mod format;
