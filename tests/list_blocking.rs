@@ -89,16 +89,17 @@ async fn first_blocked_is_first_served_across_lists() {
 #[tokio::test]
 async fn timeouts_fractional_and_their_null_shapes() {
     let srv = TestServer::start().await;
-    // RESP2: BLPOP times out with a null array, BLMOVE with a null bulk.
+    // RESP2: every blocking list pop times out with a null array, as in
+    // Redis (BLMOVE too; only inside MULTI does it reply a null bulk).
     let mut raw = srv.raw().await;
     assert_eq!(raw.request(b"BLPOP nokey 0.05\r\n").await, "*-1\r\n");
     assert_eq!(
         raw.request(b"BLMOVE nokey dst LEFT LEFT 0.05\r\n").await,
-        "$-1\r\n"
+        "*-1\r\n"
     );
     assert_eq!(
         raw.request(b"BRPOPLPUSH nokey dst 0.05\r\n").await,
-        "$-1\r\n"
+        "*-1\r\n"
     );
     assert_eq!(
         raw.request(b"BLMPOP 0.05 1 nokey LEFT\r\n").await,

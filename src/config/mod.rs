@@ -167,6 +167,10 @@ pub struct Config {
     /// `list-compress-depth`: accepted and reported; lists are not
     /// compressed.
     pub list_compress_depth: i64,
+    /// Redis's RDB `save` schedule: CONFIG SET accepts and CONFIG GET
+    /// reports it (Redis's test suite sets it); Sluice's checkpoints are
+    /// not driven by it.
+    pub save: String,
     /// Checkpoint automatically when the log has grown by this percentage
     /// of the last checkpoint's size (0 turns it off).
     pub auto_aof_rewrite_percentage: u64,
@@ -218,6 +222,7 @@ impl Default for Config {
             zset_max_listpack_value: 64,
             list_max_listpack_size: -2,
             list_compress_depth: 0,
+            save: String::new(),
             auto_aof_rewrite_percentage: 100,
             auto_aof_rewrite_min_size: 64 * 1024 * 1024,
             client_output_buffer_limit: OutputBufferLimits::default(),
@@ -247,6 +252,7 @@ pub const PARAMS: &[&str] = &[
     "list-max-listpack-size",
     "list-max-ziplist-size",
     "list-compress-depth",
+    "save",
     "port",
     "bind",
     "dir",
@@ -526,6 +532,13 @@ impl Config {
                 self.list_max_listpack_size =
                     integer_in(value, i32::MIN as i64, i32::MAX as i64).map_err(|r| invalid(&r))?;
             }
+            "save" => {
+                let words: Vec<&str> = value.split_whitespace().collect();
+                if words.len() % 2 != 0 || words.iter().any(|w| w.parse::<u64>().is_err()) {
+                    return Err(invalid("Invalid save parameters"));
+                }
+                self.save = words.join(" ");
+            }
             "list-compress-depth" => {
                 self.list_compress_depth =
                     integer_in(value, 0, i32::MAX as i64).map_err(|r| invalid(&r))?;
@@ -637,6 +650,7 @@ impl Config {
                 self.list_max_listpack_size.to_string()
             }
             "list-compress-depth" => self.list_compress_depth.to_string(),
+            "save" => self.save.clone(),
             "auto-aof-rewrite-percentage" => self.auto_aof_rewrite_percentage.to_string(),
             "auto-aof-rewrite-min-size" => self.auto_aof_rewrite_min_size.to_string(),
             "client-output-buffer-limit" => self.client_output_buffer_limit.render(),

@@ -45,12 +45,6 @@ pub trait BlockingRead: Send {
     fn wakes_on_delete(&self) -> bool {
         false
     }
-
-    /// What the client gets when its timeout passes (a null array; BLMOVE
-    /// and BRPOPLPUSH reply a null bulk string).
-    fn timeout_reply(&self) -> Reply {
-        Reply::NullArray
-    }
 }
 
 /// What a command that wants to block leaves in the session.
@@ -179,12 +173,6 @@ fn take(keyspace: &mut Keyspace, client: u64) -> Option<Waiter> {
 /// waiting (not served meanwhile).
 pub fn cancel(keyspace: &mut Keyspace, client: u64) -> bool {
     take(keyspace, client).is_some()
-}
-
-/// Removes a client's wait because its timeout passed: the reply it gets,
-/// or `None` if it was served meanwhile.
-pub fn cancel_on_timeout(keyspace: &mut Keyspace, client: u64) -> Option<Reply> {
-    take(keyspace, client).map(|w| w.read.timeout_reply())
 }
 
 /// Ends a client's wait with `reply` (CLIENT UNBLOCK); false if it was not

@@ -149,10 +149,6 @@ impl BlockingRead for BPop {
     fn keys(&self) -> &[Bytes] {
         &self.keys
     }
-
-    fn timeout_reply(&self) -> Reply {
-        Reply::NullArray
-    }
 }
 
 /// BLMOVE source destination LEFT|RIGHT LEFT|RIGHT timeout, and
@@ -234,10 +230,6 @@ impl BlockingRead for BMove {
     fn keys(&self) -> &[Bytes] {
         &self.waited
     }
-
-    fn timeout_reply(&self) -> Reply {
-        Reply::Null
-    }
 }
 
 /// BLMPOP timeout numkeys key … LEFT|RIGHT [COUNT count]
@@ -290,9 +282,5 @@ impl BlockingRead for BLMPop {
 
     fn keys(&self) -> &[Bytes] {
         &self.mpop.keys
-    }
-
-    fn timeout_reply(&self) -> Reply {
-        Reply::NullArray
     }
 }
