@@ -170,7 +170,7 @@ fn run(policy: &str) {
         if cycle == 0 {
             // A long backlog, so checkpoints copy a list of many chunks.
             let mut con = server.connect();
-            for t in 0..WRITERS {
+            for (t, book) in books.iter_mut().enumerate() {
                 let mut pipe = redis::pipe();
                 for v in 0..20_000u64 {
                     pipe.cmd("RPUSH")
@@ -179,8 +179,8 @@ fn run(policy: &str) {
                         .ignore();
                 }
                 let _: () = pipe.query(&mut con).unwrap();
-                books[t].pushed_acked = 20_000;
-                books[t].pushed_sent = 20_000;
+                book.pushed_acked = 20_000;
+                book.pushed_sent = 20_000;
             }
         }
         let ready = Arc::new(Barrier::new(WRITERS + 1));

@@ -534,7 +534,8 @@ impl Config {
             }
             "save" => {
                 let words: Vec<&str> = value.split_whitespace().collect();
-                if words.len() % 2 != 0 || words.iter().any(|w| w.parse::<u64>().is_err()) {
+                if !words.len().is_multiple_of(2) || words.iter().any(|w| w.parse::<u64>().is_err())
+                {
                     return Err(invalid("Invalid save parameters"));
                 }
                 self.save = words.join(" ");
