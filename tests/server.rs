@@ -274,6 +274,8 @@ async fn config_get_in_both_protocols() {
         assert_eq!(
             names,
             [
+                "list-max-listpack-size",
+                "list-max-ziplist-size",
                 "maxclients",
                 "proto-max-bulk-len",
                 "stream-node-max-bytes",
