@@ -213,6 +213,11 @@ pub struct Chunk {
     pub(super) count: u32,
     /// What Redis's listpack of these elements would weigh.
     pub(super) lp: u32,
+    /// Where each element starts, built by the first pop from the back and
+    /// kept by pushes at the back (a queue fed at one end and drained at
+    /// the other pops from the back of one chunk again and again); any
+    /// other change drops it.
+    back: Option<Vec<u32>>,
 }
 
 impl Chunk {
@@ -246,6 +251,7 @@ impl Chunk {
             data,
             count,
             lp: lp as u32,
+            back: None,
         })
     }
 
@@ -269,6 +275,9 @@ impl Chunk {
     }
 
     pub(super) fn push_back(&mut self, e: &[u8]) {
+        if let Some(starts) = &mut self.back {
+            starts.push(self.data.len() as u32);
+        }
         encode(&mut self.data, e);
         self.count += 1;
         self.lp += listpack_len(e) as u32;
@@ -278,6 +287,7 @@ impl Chunk {
         let mut head = Vec::with_capacity(encoded_len(e));
         encode(&mut head, e);
         self.data.splice(0..0, head);
+        self.back = None;
         self.count += 1;
         self.lp += listpack_len(e) as u32;
     }
@@ -286,24 +296,35 @@ impl Chunk {
         let (e, next) = decode(&self.data, 0)?;
         let out = e.to_bytes();
         self.data.drain(..next);
+        self.back = None;
         self.count -= 1;
         self.lp -= listpack_len(&out) as u32;
         Some(out)
     }
 
     pub(super) fn pop_back(&mut self) -> Option<Bytes> {
-        let mut pos = 0;
-        let mut last = None;
-        while let Some((e, next)) = decode(&self.data, pos) {
-            last = Some((pos, e));
-            pos = next;
-        }
-        let (start, e) = last?;
+        let data = &self.data;
+        let starts = self.back.get_or_insert_with(|| {
+            let mut starts = Vec::new();
+            let mut pos = 0;
+            while let Some((_, next)) = decode(data, pos) {
+                starts.push(pos as u32);
+                pos = next;
+            }
+            starts
+        });
+        let start = starts.pop()? as usize;
+        let (e, _) = decode(&self.data, start)?;
         let out = e.to_bytes();
         self.data.truncate(start);
         self.count -= 1;
         self.lp -= listpack_len(&out) as u32;
         Some(out)
+    }
+
+    /// Heap bytes it holds.
+    pub(super) fn heap_bytes(&self) -> usize {
+        self.data.capacity() + self.back.as_ref().map_or(0, |b| b.capacity() * 4)
     }
 
     /// Every element, as bytes (for edits in the middle, which rebuild).

@@ -215,7 +215,7 @@ impl List {
     pub fn heap_bytes(&self) -> usize {
         self.chunks
             .iter()
-            .map(|c| c.data.capacity() + std::mem::size_of::<Chunk>() + 16)
+            .map(|c| c.heap_bytes() + std::mem::size_of::<Chunk>() + 16)
             .sum::<usize>()
             + self.chunks.capacity() * std::mem::size_of::<usize>()
     }
