@@ -342,3 +342,80 @@ def test_acl_pubsub_default_decides_new_users_channels(kind, start_server):
         assert raw(c, "ACL", "SETUSER", "later") == b"OK"
         assert channels("later") == b""
         assert channels("after") == b"&*"
+
+
+def test_first_argument_and_subcommand_rules(kind, start_server):
+    srv = start_server(kind)
+    with srv.client() as c:
+        assert raw(c, "ACL", "SETUSER", "fa", "on", ">pw", "+select|0") == b"OK"
+        assert raw(c, "ACL", "SETUSER", "fc", "on", ">pw", "+command|docs") == b"OK"
+        assert raw(c, "ACL", "SETUSER", "fd", "on", "nopass", "+debug|digest") == b"OK"
+        lines = raw(c, "ACL", "LIST")
+        assert any(l.endswith(b"resetchannels -@all +select|0") for l in lines), lines
+        assert any(l.endswith(b"resetchannels -@all +command|docs") for l in lines), lines
+        dry = lambda user, *args: raw(c, "ACL", "DRYRUN", user, *args)
+        assert dry("fa", "SELECT", "0") == b"OK"
+        assert b"no permissions" in dry("fa", "SELECT", "1")
+        assert dry("fc", "COMMAND", "DOCS", "get") == b"OK"
+        assert b"no permissions" in dry("fc", "COMMAND")
+        assert b"no permissions" in dry("fc", "COMMAND", "COUNT")
+        assert dry("fd", "DEBUG", "digest") == b"OK"
+        assert b"no permissions" in dry("fd", "DEBUG", "SLEEP", "0")
+        for rule, reason in [
+            ("-select|0", "Unknown command or category name in ACL"),
+            ("+select|0|1", "Unknown command or category name in ACL"),
+            ("+select|", "Syntax error"),
+            ("+command|bogus", "Unknown command or category name in ACL"),
+            ("+config|get|maxmemory", "Allowing first-arg of a subcommand is not supported"),
+        ]:
+            with pytest.raises(redis.ResponseError) as e:
+                raw(c, "ACL", "SETUSER", "fa", rule)
+            assert error_text(e) == f"Error in ACL SETUSER modifier '{rule}': {reason}"
+        # A rule for the whole command drops its first arguments.
+        assert raw(c, "ACL", "SETUSER", "fa", "-select") == b"OK"
+        assert b"no permissions" in dry("fa", "SELECT", "0")
+        assert raw(c, "ACL", "SETUSER", "fa", "+@all", "+select|0") == b"OK"
+        assert any(l.endswith(b"resetchannels +@all") for l in raw(c, "ACL", "LIST"))
+    with srv.client(username="fa", password="pw") as u:
+        assert raw(u, "SELECT", "0") == b"OK"
+    with srv.client(username="fc", password="pw") as u:
+        assert raw(u, "COMMAND", "DOCS", "get")
+        with pytest.raises(redis.exceptions.NoPermissionError):
+            raw(u, "COMMAND", "COUNT")
+
+
+def test_sanitize_payload_flags(kind, start_server):
+    srv = start_server(kind)
+    with srv.client() as c:
+        raw(c, "ACL", "SETUSER", "a", "reset", "on", "nopass")
+        raw(c, "ACL", "SETUSER", "b", "on", "skip-sanitize-payload")
+        raw(c, "ACL", "SETUSER", "c", "on")
+        lines = raw(c, "ACL", "LIST")
+        assert b"user a on nopass sanitize-payload resetchannels -@all" in lines
+        assert b"user b on skip-sanitize-payload resetchannels -@all" in lines
+        assert b"user c on resetchannels -@all" in lines
+        assert raw(c, "ACL", "GETUSER", "b")[1] == [b"on", b"skip-sanitize-payload"]
+
+
+def test_acllog_max_len(kind, start_server):
+    srv = start_server(kind)
+    with srv.client() as c:
+        assert c.config_get("acllog-max-len") == {"acllog-max-len": "128"}
+        with pytest.raises(redis.ResponseError) as e:
+            c.config_set("acllog-max-len", -1)
+        assert "argument must be between 0 and 9223372036854775807 inclusive" in error_text(e)
+    with srv.client() as c:
+        for user in ["x", "y", "z"]:
+            with pytest.raises(redis.AuthenticationError):
+                raw(c, "AUTH", user, "bad")
+        assert len(raw(c, "ACL", "LOG")) == 3
+        # A shorter limit applies when the next entry comes, as in Redis.
+        c.config_set("acllog-max-len", 1)
+        assert len(raw(c, "ACL", "LOG")) == 3
+        with pytest.raises(redis.AuthenticationError):
+            raw(c, "AUTH", "w", "bad")
+        assert len(raw(c, "ACL", "LOG")) == 1
+        c.config_set("acllog-max-len", 0)
+        with pytest.raises(redis.AuthenticationError):
+            raw(c, "AUTH", "v", "bad")
+        assert raw(c, "ACL", "LOG") == []

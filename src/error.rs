@@ -361,6 +361,14 @@ pub fn reply_too_large(command: &str, estimate: u64, limit: u64) -> CommandError
     ))
 }
 
+/// A reply built from a range the client chose (XRANGE - + on a backlog
+/// larger than memory) would pass `proto-max-bulk-len`.
+pub fn reply_over_limit(command: &str, limit: u64) -> CommandError {
+    CommandError::new(format!(
+        "ERR {command} reply would exceed the {limit} bytes of proto-max-bulk-len; use COUNT to read it in parts"
+    ))
+}
+
 // --- pubsub ---
 
 /// A RESP2 client in subscribed mode ran a command outside the pub/sub

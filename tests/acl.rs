@@ -798,3 +798,128 @@ async fn acl_pubsub_default_decides_new_users_channels() {
     let e = err(&mut con, &["CONFIG", "SET", "acl-pubsub-default", "x"]).await;
     assert!(e.contains("allchannels, resetchannels"), "{e}");
 }
+
+#[tokio::test]
+async fn first_argument_and_command_subcommand_rules() {
+    let srv = TestServer::start().await;
+    let mut admin = srv.client().await;
+    ok(
+        &mut admin,
+        &[
+            "ACL",
+            "SETUSER",
+            "fa",
+            "on",
+            ">pw",
+            "+select|0",
+            "+SELECT|1",
+            "+debug|digest",
+            "+command|docs",
+        ],
+    )
+    .await;
+    let list: Vec<String> = cmd(&mut admin, &["ACL", "LIST"]).await.unwrap();
+    assert!(
+        list.iter()
+            .any(|l| l
+                .ends_with("resetchannels -@all +command|docs +select|0 +select|1 +debug|digest")),
+        "{list:?}"
+    );
+    let dry = |args: &'static [&'static str]| {
+        let mut words = vec!["ACL", "DRYRUN", "fa"];
+        words.extend_from_slice(args);
+        words
+    };
+    for allowed in [
+        &["SELECT", "0"][..],
+        &["select", "1"],
+        &["DEBUG", "DIGEST"],
+        &["COMMAND", "DOCS", "get"],
+    ] {
+        let reply: String = cmd(&mut admin, &dry(allowed)).await.unwrap();
+        assert_eq!(reply, "OK", "{allowed:?}");
+    }
+    for refused in [
+        &["SELECT", "2"][..],
+        &["DEBUG", "SLEEP", "0"],
+        &["COMMAND"],
+        &["COMMAND", "COUNT"],
+    ] {
+        let reply: String = cmd(&mut admin, &dry(refused)).await.unwrap();
+        assert!(
+            reply.contains("has no permissions to run"),
+            "{refused:?}: {reply}"
+        );
+    }
+    let mut user = srv.connect_as("fa", "pw").await;
+    ok(&mut user, &["SELECT", "1"]).await;
+    assert!(err(&mut user, &["SELECT", "2"]).await.starts_with("NOPERM"));
+    let docs: Value = cmd(&mut user, &["COMMAND", "DOCS", "get"]).await.unwrap();
+    assert!(
+        matches!(docs, Value::Array(ref a) if a.len() == 2),
+        "{docs:?}"
+    );
+    assert!(err(&mut user, &["COMMAND", "COUNT"])
+        .await
+        .starts_with("NOPERM"));
+
+    // Redis's refusals, and rules that drop first arguments.
+    for (rule, reason) in [
+        ("-select|0", "Unknown command or category name in ACL"),
+        ("+select|0|1", "Unknown command or category name in ACL"),
+        ("+select|", "Syntax error"),
+        ("+command|bogus", "Unknown command or category name in ACL"),
+        (
+            "+config|get|maxmemory",
+            "Allowing first-arg of a subcommand is not supported",
+        ),
+    ] {
+        let e = err(&mut admin, &["ACL", "SETUSER", "fa", rule]).await;
+        assert_eq!(
+            e,
+            format!("ERR Error in ACL SETUSER modifier '{rule}': {reason}")
+        );
+    }
+    ok(&mut admin, &["ACL", "SETUSER", "fa", "-select"]).await;
+    let reply: String = cmd(&mut admin, &dry(&["SELECT", "0"])).await.unwrap();
+    assert!(reply.contains("has no permissions"), "{reply}");
+    ok(&mut admin, &["ACL", "SETUSER", "fa", "+@all", "+select|0"]).await;
+    let list: Vec<String> = cmd(&mut admin, &["ACL", "LIST"]).await.unwrap();
+    assert!(
+        list.iter().any(|l| l.ends_with("resetchannels +@all")),
+        "{list:?}"
+    );
+}
+
+#[tokio::test]
+async fn sanitize_payload_flags() {
+    let srv = TestServer::start().await;
+    let mut admin = srv.client().await;
+    ok(
+        &mut admin,
+        &["ACL", "SETUSER", "a", "reset", "on", "nopass"],
+    )
+    .await;
+    ok(
+        &mut admin,
+        &["ACL", "SETUSER", "b", "on", "skip-sanitize-payload"],
+    )
+    .await;
+    ok(&mut admin, &["ACL", "SETUSER", "c", "on"]).await;
+    let list: Vec<String> = cmd(&mut admin, &["ACL", "LIST"]).await.unwrap();
+    for line in [
+        "user a on nopass sanitize-payload resetchannels -@all",
+        "user b on skip-sanitize-payload resetchannels -@all",
+        "user c on resetchannels -@all",
+    ] {
+        assert!(list.iter().any(|l| l == line), "{line} not in {list:?}");
+    }
+    let user: Vec<Value> = cmd(&mut admin, &["ACL", "GETUSER", "b"]).await.unwrap();
+    assert_eq!(
+        user[1],
+        Value::Array(vec![
+            Value::BulkString(b"on".to_vec()),
+            Value::BulkString(b"skip-sanitize-payload".to_vec())
+        ])
+    );
+}

@@ -294,6 +294,29 @@ async fn plain_text_on_the_tls_port_gets_nothing_useful() {
 }
 
 #[tokio::test]
+async fn a_client_that_never_finishes_its_handshake_is_closed() {
+    let pki = Pki::new();
+    let (server, addr) = start(pki.config(TlsAuthClients::No)).await;
+    // Opens the connection and says nothing: the handshake never starts.
+    let mut stalled = TcpStream::connect(addr).await.unwrap();
+    // Others are served meanwhile.
+    ping(addr, client_config(&pki.ca.cert_file, None, BOTH))
+        .await
+        .unwrap();
+    let mut got = Vec::new();
+    // The server gives up after its handshake timeout (10 s); the guard is
+    // only there so that a regression fails instead of hanging.
+    let read = tokio::time::timeout(
+        sluice::server::tls::HANDSHAKE_TIMEOUT + Duration::from_secs(20),
+        stalled.read_to_end(&mut got),
+    )
+    .await;
+    assert!(read.is_ok(), "a stalled handshake kept its connection open");
+    assert!(got.is_empty(), "{got:?}");
+    drop(server);
+}
+
+#[tokio::test]
 async fn config_set_reloads_certificates_and_keeps_the_old_on_failure() {
     let pki = Pki::new();
     let (server, addr) = start(pki.config(TlsAuthClients::No)).await;

@@ -15,6 +15,7 @@
 //! microbenches and the binary has a fixed path); `benches/run` builds and
 //! runs it. `--help` lists the options.
 
+mod memtypes;
 mod persist;
 mod report;
 mod resp;
@@ -37,8 +38,9 @@ use workloads::{Round, Window};
 const ALL: &str = "xadd,xadd-always,consume,e2e,delayq,restart,memory";
 
 /// Workloads run only when asked for by name (not in the default run, so
-/// not in the CI smoke run either): checkpoint stalls with one big value.
-const EXTRA: &str = "ckpt-zset,ckpt-string";
+/// not in the CI smoke run either): checkpoint stalls with one big value,
+/// and memory per element of big lists, hashes and sets.
+const EXTRA: &str = "ckpt-zset,ckpt-string,mem-types";
 
 /// Sluice vs redis-server, side by side.
 #[derive(Parser, Debug)]
@@ -52,7 +54,8 @@ struct Opts {
     redis_bin: PathBuf,
     /// Workloads, comma-separated, from: xadd, xadd-always, consume, e2e,
     /// delayq, restart, memory; and, only when named, ckpt-zset and
-    /// ckpt-string (worst PING during BGREWRITEAOF of one big value).
+    /// ckpt-string (worst PING during BGREWRITEAOF of one big value) and
+    /// mem-types (bytes per element of a big list, hash and set).
     #[arg(long, default_value = ALL, value_delimiter = ',')]
     workloads: Vec<String>,
     /// Clients of the many-client XADD workloads and the delay queue.
@@ -95,6 +98,9 @@ struct Opts {
     /// Megabytes (MiB) of the string in ckpt-string.
     #[arg(long, default_value_t = 500)]
     ckpt_string_mb: usize,
+    /// Elements in each key of mem-types.
+    #[arg(long, default_value_t = 1_000_000)]
+    mem_types_elements: u64,
     /// Threads of the load generator's runtime. One leaves the other core
     /// of a two-core machine to the server.
     #[arg(long, default_value_t = 1)]
@@ -337,6 +343,22 @@ async fn run(opts: Opts) -> ExitCode {
         if let Some((memory, disk)) = persist_rows.memory {
             rows.extend([memory, disk]);
         }
+    }
+
+    if wants("mem-types") {
+        let n = opts.mem_types_elements;
+        let mut type_rows: Vec<Row> = memtypes::Type::ALL
+            .iter()
+            .map(|t| {
+                Row::new(
+                    format!("memory: VmRSS growth per element, one {} of {n}", t.name()),
+                    Metric::Bytes,
+                    false,
+                )
+            })
+            .collect();
+        memtypes::run(&bins, n, &mut type_rows).await;
+        rows.extend(type_rows);
     }
 
     println!("{}", report::render(&rows));

@@ -38,9 +38,6 @@ pub use user::{RuleError, User};
 use crate::commands::table::TableEntry;
 use crate::error::{self, CommandError};
 
-/// How many entries ACL LOG keeps (Redis's `acl-log-max-len` default).
-pub const LOG_MAX_LEN: usize = 128;
-
 /// Every user, the ACL log and the denial counters.
 #[derive(Debug)]
 pub struct Acl {
@@ -61,6 +58,8 @@ pub struct Acl {
     /// `acl-pubsub-default allchannels`: new users (and `reset`) get
     /// every channel.
     pubsub_all: std::sync::atomic::AtomicBool,
+    /// `acllog-max-len`: how many entries ACL LOG keeps.
+    log_max_len: AtomicU64,
 }
 
 /// A security event to record.
@@ -96,6 +95,7 @@ impl Acl {
             denied_key: AtomicU64::new(0),
             denied_channel: AtomicU64::new(0),
             pubsub_all: std::sync::atomic::AtomicBool::new(false),
+            log_max_len: AtomicU64::new(128),
         }
     }
 
@@ -103,6 +103,12 @@ impl Acl {
     /// decides the channels of users created from now on.
     pub fn set_pubsub_default(&self, all_channels: bool) {
         self.pubsub_all.store(all_channels, Ordering::Relaxed);
+    }
+
+    /// Applies `acllog-max-len` (at start and on CONFIG SET). As in Redis,
+    /// a shorter log drops its oldest entries when the next one is added.
+    pub fn set_log_max_len(&self, len: u64) {
+        self.log_max_len.store(len, Ordering::Relaxed);
     }
 
     fn pubsub_all(&self) -> bool {
@@ -116,6 +122,7 @@ impl Acl {
         let mut acl = Acl::new(config.requirepass.as_deref());
         acl.path = config.aclfile.clone();
         acl.set_pubsub_default(config.acl_pubsub_default_all);
+        acl.set_log_max_len(config.acllog_max_len);
         let origin = config
             .config_file
             .as_ref()
@@ -318,7 +325,7 @@ impl Acl {
             username.clone(),
             client_info,
             now_ms,
-            LOG_MAX_LEN,
+            self.log_max_len.load(Ordering::Relaxed) as usize,
         );
         if reason == Reason::Auth && logged.count > 1 && logged.count.is_power_of_two() {
             tracing::warn!(

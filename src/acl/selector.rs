@@ -8,7 +8,7 @@ use super::args::{self, ChannelKind};
 use super::categories;
 use super::user::RuleError;
 use crate::commands::table::TableEntry;
-use crate::commands::{CommandTable, Kind};
+use crate::commands::CommandTable;
 use crate::keyspace::glob;
 
 /// A key pattern and what it lets a command do with matching keys.
@@ -64,6 +64,11 @@ pub struct Selector {
     /// Command rules since the last `+@all`/`-@all`, as ACL GETUSER shows
     /// them (a later rule for the same command replaces the earlier one).
     command_rules: Vec<String>,
+    /// First arguments allowed for commands that are otherwise refused
+    /// (`+select|0`, `+debug|digest`): command id and the argument as
+    /// given (matched without regard to case), in the order added. Any
+    /// later rule that sets the command's bit drops them.
+    first_args: Vec<(usize, Bytes)>,
     /// `allkeys` / `~*`.
     pub all_keys: bool,
     /// Key patterns (unused when `all_keys`).
@@ -81,6 +86,7 @@ impl Default for Selector {
             all_commands_base: false,
             allowed: vec![0; CommandTable::global().len().div_ceil(64)],
             command_rules: Vec::new(),
+            first_args: Vec::new(),
             all_keys: false,
             keys: Vec::new(),
             all_channels: false,
@@ -103,6 +109,9 @@ impl Selector {
     }
 
     fn set_command(&mut self, id: usize, allow: bool) {
+        if !self.first_args.is_empty() {
+            self.first_args.retain(|(cmd, _)| *cmd != id);
+        }
         if allow {
             self.allowed[id / 64] |= 1 << (id % 64);
         } else {
@@ -115,6 +124,7 @@ impl Selector {
         self.allowed.iter_mut().for_each(|w| *w = fill);
         self.all_commands_base = allow;
         self.command_rules.clear();
+        self.first_args.clear();
     }
 
     /// Applies one permission rule; `Ok(false)` if `rule` is not one
@@ -219,14 +229,33 @@ impl Selector {
             return Ok(());
         }
         let table = CommandTable::global();
-        let id = table.find_full(name).ok_or(RuleError::UnknownCommand)?;
+        let id = match name.iter().position(|&b| b == b'|') {
+            Some(bar) => {
+                let (parent, rest) = (&name[..bar], &name[bar + 1..]);
+                let parent_id = table.find(parent).ok_or(RuleError::UnknownCommand)?;
+                if table.entry(parent_id).subcommands.is_empty() {
+                    return self.add_first_arg(allow, parent_id, rest);
+                }
+                let (sub, deeper) = match rest.iter().position(|&b| b == b'|') {
+                    Some(bar) => (&rest[..bar], true),
+                    None => (rest, false),
+                };
+                let mut full = parent.to_vec();
+                full.push(b'|');
+                full.extend_from_slice(sub);
+                let id = table.find_full(&full).ok_or(RuleError::UnknownCommand)?;
+                if deeper {
+                    return Err(RuleError::FirstArgOfSubcommand);
+                }
+                id
+            }
+            None => table.find(name).ok_or(RuleError::UnknownCommand)?,
+        };
         let entry = table.entry(id);
         self.set_command(id, allow);
         // A container's rule covers all its subcommands.
-        if matches!(entry.spec.kind, Kind::Container(_)) {
-            for &sub in &entry.subcommands {
-                self.set_command(sub, allow);
-            }
+        for &sub in &entry.subcommands {
+            self.set_command(sub, allow);
         }
         let full = entry.full_name.clone();
         // A later rule for the same command replaces the earlier one.
@@ -235,11 +264,41 @@ impl Selector {
         Ok(())
     }
 
+    /// `+cmd|arg` for a command without subcommands: the command may run
+    /// when its first argument is `arg`. Redis has no `-cmd|arg`, and a
+    /// command already allowed whole needs no first arguments.
+    fn add_first_arg(&mut self, allow: bool, id: usize, arg: &[u8]) -> Result<(), RuleError> {
+        if !allow || arg.contains(&b'|') {
+            return Err(RuleError::UnknownCommand);
+        }
+        if arg.is_empty() {
+            return Err(RuleError::Syntax);
+        }
+        let known = self
+            .first_args
+            .iter()
+            .any(|(cmd, a)| *cmd == id && a.eq_ignore_ascii_case(arg));
+        if !self.can_run(id) && !known {
+            self.first_args.push((id, Bytes::copy_from_slice(arg)));
+        }
+        Ok(())
+    }
+
+    /// Whether a first-argument rule lets command `id` run with `words`.
+    fn first_arg_allows(&self, id: usize, words: &[Bytes]) -> bool {
+        let Some(arg) = words.get(1) else {
+            return false;
+        };
+        self.first_args
+            .iter()
+            .any(|(cmd, a)| *cmd == id && a.eq_ignore_ascii_case(arg))
+    }
+
     /// Whether this selector allows the command `entry` (table id `id`)
     /// with these words: the command, then each key for the access it
     /// needs, then each channel.
     pub fn check(&self, id: usize, entry: &TableEntry, words: &[Bytes]) -> Result<(), Denied> {
-        if !self.can_run(id) {
+        if !self.can_run(id) && !self.first_arg_allows(id, words) {
             return Err(Denied::Command);
         }
         if !self.all_keys {
@@ -292,6 +351,14 @@ impl Selector {
         for rule in &self.command_rules {
             out.push(' ');
             out.push_str(rule);
+        }
+        let table = CommandTable::global();
+        for (id, arg) in &self.first_args {
+            out.push_str(&format!(
+                " +{}|{}",
+                table.entry(*id).full_name,
+                String::from_utf8_lossy(arg)
+            ));
         }
         out
     }

@@ -23,10 +23,37 @@ pub struct User {
     pub nopass: bool,
     /// Digests of the accepted passwords, in the order they were added.
     pub passwords: Vec<PasswordHash>,
+    /// `sanitize-payload` / `skip-sanitize-payload`: whether RESTORE
+    /// payloads from this user are checked deeply when the
+    /// `sanitize-payload` config is `clients`.
+    pub payload_check: PayloadCheck,
     /// The permissions rules outside parentheses set.
     pub root: Selector,
     /// Extra permission sets (`(...)` rules).
     pub selectors: Vec<Selector>,
+}
+
+/// A user's `sanitize-payload` flag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PayloadCheck {
+    /// Neither flag: the `sanitize-payload` config decides.
+    #[default]
+    Unset,
+    /// `sanitize-payload` (what `reset` sets).
+    Sanitize,
+    /// `skip-sanitize-payload`: trusted, skipped under `clients`.
+    Skip,
+}
+
+impl PayloadCheck {
+    /// The flag's name, if set.
+    pub fn flag(self) -> Option<&'static str> {
+        match self {
+            PayloadCheck::Unset => None,
+            PayloadCheck::Sanitize => Some("sanitize-payload"),
+            PayloadCheck::Skip => Some("skip-sanitize-payload"),
+        }
+    }
 }
 
 /// Why a rule was refused; the text after `modifier '…': `.
@@ -46,6 +73,8 @@ pub enum RuleError {
     ChannelAfterAll,
     /// A rule that only makes sense for the user, inside a selector.
     InSelector,
+    /// `+config|get|maxmemory`: first arguments of subcommands.
+    FirstArgOfSubcommand,
 }
 
 impl RuleError {
@@ -59,6 +88,9 @@ impl RuleError {
             RuleError::KeyAfterAll => "Adding a pattern after the * pattern (or the 'allkeys' flag) is not valid and does not have any effect. Try 'resetkeys' to start with an empty list of patterns",
             RuleError::ChannelAfterAll => "Adding a pattern after the * pattern (or the 'allchannels' flag) is not valid and does not have any effect. Try 'resetchannels' to start with an empty list of channels",
             RuleError::InSelector => "Syntax error",
+            RuleError::FirstArgOfSubcommand => {
+                "Allowing first-arg of a subcommand is not supported"
+            }
         }
     }
 }
@@ -142,6 +174,7 @@ impl User {
             enabled: false,
             nopass: false,
             passwords: Vec::new(),
+            payload_check: PayloadCheck::Unset,
             root: Selector::default(),
             selectors: Vec::new(),
         }
@@ -261,6 +294,8 @@ impl User {
                 self.passwords.clear();
             }
             b"clearselectors" => self.selectors.clear(),
+            b"sanitize-payload" => self.payload_check = PayloadCheck::Sanitize,
+            b"skip-sanitize-payload" => self.payload_check = PayloadCheck::Skip,
             b"reset" => {
                 for r in [
                     "resetpass",
@@ -269,6 +304,7 @@ impl User {
                     "off",
                     "clearselectors",
                     "-@all",
+                    "sanitize-payload",
                 ] {
                     self.apply(r.as_bytes())?;
                 }
@@ -313,6 +349,10 @@ impl User {
         if self.nopass {
             out.extend_from_slice(b" nopass");
         }
+        if let Some(flag) = self.payload_check.flag() {
+            out.push(b' ');
+            out.extend_from_slice(flag.as_bytes());
+        }
         for p in &self.passwords {
             out.extend_from_slice(b" #");
             out.extend_from_slice(hex(p).as_bytes());
@@ -333,6 +373,7 @@ impl User {
         if self.nopass {
             flags.push("nopass");
         }
+        flags.extend(self.payload_check.flag());
         flags
     }
 }

@@ -7,6 +7,7 @@ use super::args::{is, parse_i64};
 use super::keys::generic;
 use super::{boxed, Args, CommandSpec, Ctx, Execute};
 use crate::error::{self, CommandError};
+use crate::keyspace::notify;
 use crate::protocol::Reply;
 
 /// The expiry family's table.
@@ -187,8 +188,10 @@ impl Execute for Expire {
             // A time already past deletes the key (a deletion, not an
             // expiry: expired_keys does not count it, as in Redis).
             db.remove(&self.key);
+            db.notify(notify::GENERIC, "del", &self.key);
         } else {
             db.set_expire(&self.key, Some(when));
+            db.notify(notify::GENERIC, "expire", &self.key);
         }
         Reply::Int(1)
     }
@@ -254,6 +257,7 @@ impl Execute for Persist {
         match db.peek(&self.0, now, stats) {
             Some(entry) if entry.expire_at().is_some() => {
                 db.set_expire(&self.0, None);
+                db.notify(notify::GENERIC, "persist", &self.0);
                 Reply::Int(1)
             }
             _ => Reply::Int(0),

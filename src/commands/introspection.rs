@@ -83,7 +83,7 @@ pub static COMMANDS: &[CommandSpec] = &[CommandSpec {
     group: "server",
     since: "2.8.13",
     summary: "Describes every command the server has.",
-    kind: Kind::Parse(parse_command),
+    kind: Kind::Both(parse_command, COMMAND_SUBCOMMANDS),
 }];
 
 // ---------------------------------------------------------------- ACL categories
@@ -245,12 +245,10 @@ impl Described {
         if self.parent.is_some() {
             return Vec::new();
         }
-        let subs: &'static [CommandSpec] = match &self.spec.kind {
-            Kind::Container(subs) => subs,
-            Kind::Parse(_) if self.spec.name == "command" => COMMAND_SUBCOMMANDS,
-            Kind::Parse(_) => &[],
-        };
-        subs.iter()
+        self.spec
+            .kind
+            .subcommands()
+            .iter()
             .map(|spec| Described {
                 spec,
                 parent: Some(self.spec.name),
@@ -399,28 +397,12 @@ fn command_docs(cmd: Described) -> Reply {
 
 // ---------------------------------------------------------------- commands
 
-/// COMMAND [subcommand [arg ...]]: the bare form, or one of
-/// [`COMMAND_SUBCOMMANDS`] with the dispatcher's arity and unknown
-/// subcommand errors.
-fn parse_command(args: Args) -> Result<Box<dyn Execute>, CommandError> {
-    let mut words = args.rest();
-    if words.is_empty() {
-        return boxed(Simple(|_| {
-            Reply::Array(top_level().into_iter().map(command_info).collect())
-        }));
-    }
-    let sub = COMMAND_SUBCOMMANDS
-        .iter()
-        .find(|spec| is(&words[0], spec.name))
-        .ok_or_else(|| error::unknown_subcommand(&words[0], "command"))?;
-    let n = words.len() as i32 + 1;
-    if (sub.arity > 0 && n != sub.arity) || (sub.arity < 0 && n < -sub.arity) {
-        return Err(error::wrong_arity(&format!("command|{}", sub.name)));
-    }
-    let Kind::Parse(parser) = sub.kind else {
-        unreachable!("COMMAND's subcommands are plain commands");
-    };
-    parser(Args::new(words.split_off(1)))
+/// COMMAND with no subcommand (the dispatcher resolves COMMAND DOCS and
+/// the others to their own entries of [`COMMAND_SUBCOMMANDS`]).
+fn parse_command(_args: Args) -> Result<Box<dyn Execute>, CommandError> {
+    boxed(Simple(|_| {
+        Reply::Array(top_level().into_iter().map(command_info).collect())
+    }))
 }
 
 fn parse_count(_args: Args) -> Result<Box<dyn Execute>, CommandError> {

@@ -16,7 +16,7 @@ use bytes::Bytes;
 use super::args::{is, parse_i64, parse_i64_opt};
 use super::{boxed, Args, CommandSpec, Ctx, Execute, Parser};
 use crate::error::{self, CommandError};
-use crate::keyspace::{glob, Db, Entry, KeyspaceStats};
+use crate::keyspace::{glob, notify, Db, Entry, KeyspaceStats};
 use crate::protocol::{Reply, OK};
 
 /// A `generic`-group command spec.
@@ -193,6 +193,7 @@ impl Execute for Del {
         let mut removed = 0;
         for key in &self.0 {
             if exists(db, key, now, stats) && db.remove(key).is_some() {
+                db.notify(notify::GENERIC, "del", key);
                 removed += 1;
             }
         }
@@ -408,8 +409,12 @@ impl Execute for Rename {
         let Some(entry) = db.remove(&self.from) else {
             return error::NO_SUCH_KEY.into();
         };
-        // The entry keeps its TTL: insert stores it with the value.
-        db.insert(self.to, entry);
+        db.notify(notify::GENERIC, "rename_from", &self.from);
+        // A value already there is deleted first (so `new` is raised, as in
+        // Redis). The entry keeps its TTL: insert stores it with the value.
+        db.remove(&self.to);
+        db.insert(self.to.clone(), entry);
+        db.notify(notify::GENERIC, "rename_to", &self.to);
         if self.nx {
             Reply::Int(1)
         } else {
@@ -494,10 +499,15 @@ impl Execute for Copy {
         let mut copy = entry.clone();
         copy.last_access = now;
         let dst = dst.unwrap_or(src);
-        if exists(dst, &self.to, now, stats) && !self.replace {
-            return Reply::Int(0);
+        if exists(dst, &self.to, now, stats) {
+            if !self.replace {
+                return Reply::Int(0);
+            }
+            // Replaced as a delete and an add, as in Redis (`new` is raised).
+            dst.remove(&self.to);
         }
-        dst.insert(self.to, copy);
+        dst.insert(self.to.clone(), copy);
+        dst.notify(notify::GENERIC, "copy_to", &self.to);
         Reply::Int(1)
     }
 }
@@ -534,7 +544,9 @@ impl Execute for Move {
         let Some(entry) = src.remove(&self.key) else {
             return Reply::Int(0);
         };
-        dst.insert(self.key, entry);
+        src.notify(notify::GENERIC, "move_from", &self.key);
+        dst.insert(self.key.clone(), entry);
+        dst.notify(notify::GENERIC, "move_to", &self.key);
         Reply::Int(1)
     }
 }

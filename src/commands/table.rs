@@ -38,6 +38,20 @@ pub enum Kind {
     Parse(Parser),
     /// A container (CLIENT, CONFIG, …) whose second word picks one of these.
     Container(&'static [CommandSpec]),
+    /// A command that runs bare with this parser, or with one of these
+    /// subcommands (COMMAND, COMMAND DOCS, …): each subcommand has an id of
+    /// its own, so ACL rules and statistics can name it.
+    Both(Parser, &'static [CommandSpec]),
+}
+
+impl Kind {
+    /// The subcommands, for a container or a command that has both forms.
+    pub fn subcommands(&self) -> &'static [CommandSpec] {
+        match self {
+            Kind::Container(subs) | Kind::Both(_, subs) => subs,
+            Kind::Parse(_) => &[],
+        }
+    }
 }
 
 impl CommandSpec {
@@ -126,8 +140,8 @@ impl CommandTable {
                     subcommands: Vec::new(),
                     is_sub: false,
                 });
-                if let Kind::Container(subs) = &spec.kind {
-                    for sub in subs.iter() {
+                {
+                    for sub in spec.kind.subcommands() {
                         let sub_id = table.entries.len();
                         table.subs.insert((id, sub.name), sub_id);
                         table.entries.push(TableEntry {
@@ -207,7 +221,13 @@ impl CommandTable {
                     .ok_or_else(|| error::unknown_subcommand(&words[1], entry.spec.name))?;
                 (sub, 2)
             }
-            Kind::Parse(_) => (id, 1),
+            Kind::Both(..) if words.len() >= 2 => {
+                let sub = self
+                    .find_sub(id, &words[1])
+                    .ok_or_else(|| error::unknown_subcommand(&words[1], entry.spec.name))?;
+                (sub, 2)
+            }
+            Kind::Parse(_) | Kind::Both(..) => (id, 1),
         };
         let entry = &self.entries[id];
         let arity = entry.spec.arity;

@@ -183,6 +183,10 @@ pub struct Config {
     /// `acl-pubsub-default`: users created from now on get every channel
     /// (`allchannels`) or none (`resetchannels`, the default).
     pub acl_pubsub_default_all: bool,
+    /// How many entries ACL LOG keeps (`acllog-max-len`).
+    pub acllog_max_len: u64,
+    /// `notify-keyspace-events`, as `keyspace::notify` flags.
+    pub notify_keyspace_events: u16,
     /// Refuse clients from non-loopback addresses while no password is set
     /// (`protected-mode`).
     pub protected_mode: bool,
@@ -228,6 +232,8 @@ impl Default for Config {
             client_output_buffer_limit: OutputBufferLimits::default(),
             tls: TlsConfig::default(),
             acl_pubsub_default_all: false,
+            acllog_max_len: 128,
+            notify_keyspace_events: 0,
             protected_mode: true,
             timeout: 0,
             tcp_keepalive: 300,
@@ -279,6 +285,8 @@ pub const PARAMS: &[&str] = &[
     "tcp-keepalive",
     "client-query-buffer-limit",
     "acl-pubsub-default",
+    "acllog-max-len",
+    "notify-keyspace-events",
 ];
 
 /// Parameters fixed once the server runs.
@@ -577,6 +585,16 @@ impl Config {
                     _ => return Err(invalid("argument must be 'yes' or 'no'")),
                 }
             }
+            "notify-keyspace-events" => {
+                self.notify_keyspace_events =
+                    crate::keyspace::notify::parse(value).ok_or_else(|| {
+                        invalid("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.")
+                    })?
+            }
+            "acllog-max-len" => {
+                self.acllog_max_len =
+                    integer_in(value, 0, i64::MAX).map_err(|e| invalid(&e))? as u64
+            }
             "timeout" => {
                 self.timeout =
                     integer_in(value, 0, i32::MAX as i64).map_err(|e| invalid(&e))? as u64
@@ -663,6 +681,10 @@ impl Config {
                 "resetchannels"
             }
             .into(),
+            "acllog-max-len" => self.acllog_max_len.to_string(),
+            "notify-keyspace-events" => {
+                crate::keyspace::notify::render(self.notify_keyspace_events)
+            }
             "timeout" => self.timeout.to_string(),
             "tcp-keepalive" => self.tcp_keepalive.to_string(),
             "client-query-buffer-limit" => self.client_query_buffer_limit.to_string(),

@@ -8,6 +8,7 @@
 
 pub mod glob;
 pub mod list;
+pub mod notify;
 mod op;
 mod replay;
 pub mod stream;
@@ -139,6 +140,10 @@ pub struct Db {
     waited: ahash::AHashSet<Bytes>,
     /// Waited-on keys changed since the blocked clients were last tried.
     ready: Vec<Bytes>,
+    /// `notify-keyspace-events`, as [`notify`] flags.
+    notify_flags: u16,
+    /// Keyspace events raised and not yet published.
+    events: Vec<notify::Event>,
 }
 
 #[derive(Debug, Default)]
@@ -184,8 +189,16 @@ impl Db {
         if due {
             self.remove(key);
             stats.expired_keys += 1;
+            self.notify(notify::EXPIRED, "expired", key);
         }
         due
+    }
+
+    /// Raises a keyspace event (`notify-keyspace-events`): `event` of
+    /// `class` on `key`. Costs one branch while the class is off.
+    pub fn notify(&mut self, class: u16, event: &'static str, key: &[u8]) {
+        let (flags, index) = (self.notify_flags, self.index);
+        notify::raise(&mut self.events, flags, index, class, event, key);
     }
 
     /// Whether `key` exists but its TTL has passed (it will be deleted on
@@ -207,6 +220,15 @@ impl Db {
             }
             None => {
                 stats.keyspace_misses += 1;
+                // The fields apart from `data`: the table stays borrowed.
+                notify::raise(
+                    &mut self.events,
+                    self.notify_flags,
+                    self.index,
+                    notify::KEY_MISS,
+                    "keymiss",
+                    key,
+                );
                 None
             }
         }
@@ -331,6 +353,9 @@ impl Db {
 
     /// Stores `entry` under `key`, replacing any value and TTL.
     pub fn insert(&mut self, key: Bytes, entry: Entry) -> Option<Entry> {
+        if self.notify_flags & notify::NEW != 0 && self.data.table.get(&key).is_none() {
+            self.notify(notify::NEW, "new", &key);
+        }
         self.changed(key.clone());
         if let Some(at) = entry.expire_at {
             self.data.expires.insert((at, key.clone()));
@@ -435,6 +460,7 @@ impl Db {
             }
             self.remove(&key);
             stats.expired_keys += 1;
+            self.notify(notify::EXPIRED, "expired", &key);
             removed += 1;
         }
         removed
@@ -744,8 +770,32 @@ impl Keyspace {
             mine.touch_existing_watched();
             mine.wake_all_waited();
             mine.dirty.clear();
+            mine.events.clear();
         }
         self.pending_ops.clear();
+    }
+
+    /// Applies `notify-keyspace-events` to every database.
+    pub fn set_notify_flags(&mut self, flags: u16) {
+        for db in &mut self.dbs {
+            db.notify_flags = flags;
+        }
+    }
+
+    /// The flags set by [`Keyspace::set_notify_flags`].
+    pub fn notify_flags(&self) -> u16 {
+        self.dbs.first().map_or(0, |db| db.notify_flags)
+    }
+
+    /// The keyspace events raised since the last call, in the order they
+    /// were raised.
+    pub fn take_events(&mut self) -> Vec<notify::Event> {
+        let mut out = Vec::new();
+        for db in &mut self.dbs {
+            out.append(&mut db.events);
+        }
+        out.sort_by_key(|e| e.seq);
+        out
     }
 
     /// Waited-on keys that changed since the last call, by database.

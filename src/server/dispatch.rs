@@ -228,7 +228,7 @@ fn check_acl(
 /// Parses the words of a command found by `lookup`.
 pub fn parse(lookup: Lookup, mut words: Vec<Bytes>) -> Result<Box<dyn Execute>, CommandError> {
     let spec = CommandTable::global().entry(lookup.id).spec;
-    let Kind::Parse(parser) = spec.kind else {
+    let (Kind::Parse(parser) | Kind::Both(parser, _)) = spec.kind else {
         unreachable!("lookup resolves containers to their subcommands");
     };
     let args = words.split_off(lookup.skip);
@@ -267,7 +267,7 @@ fn reject_stat(shared: &Shared, top_id: usize, words: &[Bytes]) {
     let table = CommandTable::global();
     // For a container, count the subcommand when it exists.
     let id = match (&table.entry(top_id).spec.kind, words.get(1)) {
-        (Kind::Container(_), Some(_)) => {
+        (Kind::Container(_) | Kind::Both(..), Some(_)) => {
             let mut full = words[0].to_vec();
             full.push(b'|');
             full.extend_from_slice(&words[1]);

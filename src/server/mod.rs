@@ -89,8 +89,32 @@ impl Shared {
     /// Journals the keyspace changes made since the last call (one batch
     /// record); returns its LSN, or 0 when nothing changed. Called with the
     /// keyspace lock held, so log order is execution order.
+    /// The keyspace events the journaled changes raised are published
+    /// then; a failed write's events are dropped with its changes.
     pub fn journal_changes(&self, keyspace: &mut Keyspace) -> Result<u64, StorageError> {
-        self.storage.journal_changes(keyspace)
+        let lsn = self.storage.journal_changes(keyspace);
+        let events = keyspace.take_events();
+        if lsn.is_ok() && !events.is_empty() {
+            self.publish_events(keyspace.notify_flags(), &events);
+        }
+        lsn
+    }
+
+    /// Publishes keyspace events (still under the keyspace lock, so they
+    /// are ordered with every other publish).
+    fn publish_events(&self, flags: u16, events: &[crate::keyspace::notify::Event]) {
+        let limit = self
+            .config
+            .read()
+            .expect("config lock")
+            .client_output_buffer_limit
+            .pubsub;
+        let now = self.clock.now_ms();
+        for event in events {
+            for (channel, message) in crate::keyspace::notify::publications(flags, event) {
+                self.pubsub.publish(&channel, &message, false, limit, now);
+            }
+        }
     }
 
     /// After a failed journal write: rolls the keyspace back to what the log
@@ -202,6 +226,7 @@ impl Server {
         let acl = crate::acl::Acl::from_config(&config)?;
         let mut keyspace = Keyspace::new(config.databases);
         let storage = Storage::open(&config, disk, &mut keyspace, clock.now_ms())?;
+        keyspace.set_notify_flags(config.notify_keyspace_events);
         let tls_config = if config.tls.enabled() {
             Some(tls::server_config(&config.tls)?)
         } else {

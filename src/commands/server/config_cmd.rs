@@ -127,6 +127,9 @@ impl Execute for ConfigSet {
         ctx.shared
             .acl
             .set_pubsub_default(updated.acl_pubsub_default_all);
+        ctx.shared.acl.set_log_max_len(updated.acllog_max_len);
+        ctx.keyspace
+            .set_notify_flags(updated.notify_keyspace_events);
         if updated.requirepass != config.requirepass {
             ctx.shared
                 .acl

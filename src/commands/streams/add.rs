@@ -9,7 +9,7 @@ use crate::error::{self, CommandError};
 use crate::keyspace::stream::{
     payload, Loc, NodeLimits, Stream, StreamId, StreamMeta, Trim, TrimBy,
 };
-use crate::keyspace::{Entry, Value};
+use crate::keyspace::{notify, Entry, Value};
 use crate::protocol::Reply;
 use crate::server::Shared;
 use crate::storage::format::RecordType;
@@ -276,7 +276,13 @@ impl Execute for XAdd {
             }
         };
         match result {
-            Ok(id) => Reply::Bulk(id.to_bytes()),
+            Ok((id, trimmed)) => {
+                db.notify(notify::STREAM, "xadd", &self.key);
+                if trimmed > 0 {
+                    db.notify(notify::STREAM, "xtrim", &self.key);
+                }
+                Reply::Bulk(id.to_bytes())
+            }
             Err(e) => e.into(),
         }
     }
@@ -289,13 +295,14 @@ impl XAdd {
         stream: &mut Stream,
         now: i64,
         limits: NodeLimits,
-    ) -> Result<StreamId, CommandError> {
+    ) -> Result<(StreamId, u64), CommandError> {
         let id = self.next_id(stream.last_id(), now)?;
         append_entry(shared, stream, id, &self.pairs, limits)?;
-        if let Some(trim) = self.trim {
-            stream.trim(trim.resolve(limits));
-        }
-        Ok(id)
+        let trimmed = match self.trim {
+            Some(trim) => stream.trim(trim.resolve(limits)),
+            None => 0,
+        };
+        Ok((id, trimmed))
     }
 }
 
@@ -319,11 +326,15 @@ impl Execute for XTrim {
         let limits = node_limits(ctx.shared);
         let now = ctx.now;
         let (db, stats) = ctx.keyspace.db(ctx.session.db);
-        match get_stream_mut(db, &self.key, now, stats) {
-            Ok(Some(stream)) => Reply::Int(stream.trim(self.trim.resolve(limits)) as i64),
-            Ok(None) => Reply::Int(0),
-            Err(e) => e.into(),
+        let trimmed = match get_stream_mut(db, &self.key, now, stats) {
+            Ok(Some(stream)) => stream.trim(self.trim.resolve(limits)),
+            Ok(None) => 0,
+            Err(e) => return e.into(),
+        };
+        if trimmed > 0 {
+            db.notify(notify::STREAM, "xtrim", &self.key);
         }
+        Reply::Int(trimmed as i64)
     }
 }
 
@@ -347,11 +358,15 @@ impl Execute for XDel {
     fn execute(self: Box<Self>, ctx: &mut Ctx<'_>) -> Reply {
         let now = ctx.now;
         let (db, stats) = ctx.keyspace.db(ctx.session.db);
-        match get_stream_mut(db, &self.key, now, stats) {
-            Ok(Some(stream)) => Reply::Int(stream.delete(&self.ids) as i64),
-            Ok(None) => Reply::Int(0),
-            Err(e) => e.into(),
+        let deleted = match get_stream_mut(db, &self.key, now, stats) {
+            Ok(Some(stream)) => stream.delete(&self.ids),
+            Ok(None) => 0,
+            Err(e) => return e.into(),
+        };
+        if deleted > 0 {
+            db.notify(notify::STREAM, "xdel", &self.key);
         }
+        Reply::Int(deleted as i64)
     }
 }
 
@@ -428,6 +443,7 @@ impl Execute for XSetId {
             entries_added: self.entries_added.unwrap_or(meta.entries_added),
             max_deleted: self.max_deleted.unwrap_or(meta.max_deleted),
         });
+        db.notify(notify::STREAM, "xsetid", &self.key);
         crate::protocol::OK
     }
 }

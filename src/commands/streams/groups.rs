@@ -15,7 +15,7 @@ use crate::commands::args::{is, parse_i64};
 use crate::commands::{boxed, Args, CommandSpec, Ctx, Execute};
 use crate::error::{self, CommandError};
 use crate::keyspace::stream::{Group, Stream, StreamId, ENTRIES_READ_UNKNOWN};
-use crate::keyspace::{Db, Entry, KeyspaceStats, Value};
+use crate::keyspace::{notify, Db, Entry, KeyspaceStats, Value};
 use crate::protocol::reply::OK;
 use crate::protocol::Reply;
 
@@ -252,6 +252,7 @@ impl XGroupCreate {
             return Err(BUSYGROUP);
         }
         stream.set_group(&self.group, id, self.entries_read);
+        db.notify(notify::STREAM, "xgroup-create", &self.key);
         Ok(OK)
     }
 }
@@ -313,6 +314,7 @@ impl Execute for XGroupSetId {
         if let Ok(Some(stream)) = get_stream_mut(db, &self.key, now, stats) {
             stream.set_group(&self.group, id, self.entries_read);
         }
+        db.notify(notify::STREAM, "xgroup-setid", &self.key);
         OK
     }
 }
@@ -343,10 +345,14 @@ impl Execute for XGroupDestroy {
             Ok(Some(_)) => {}
         }
         // Changing the stream wakes the group's blocked readers (NOGROUP).
-        match get_stream_mut(db, &self.key, now, stats) {
-            Ok(Some(stream)) => Reply::Int(i64::from(stream.destroy_group(&self.group))),
-            _ => Reply::Int(0),
+        let destroyed = match get_stream_mut(db, &self.key, now, stats) {
+            Ok(Some(stream)) => stream.destroy_group(&self.group),
+            _ => false,
+        };
+        if destroyed {
+            db.notify(notify::STREAM, "xgroup-destroy", &self.key);
         }
+        Reply::Int(i64::from(destroyed))
     }
 }
 
@@ -393,9 +399,11 @@ impl Execute for XGroupConsumer {
         };
         if self.create {
             stream.set_consumer(&self.group, &self.consumer, now, -1);
+            db.notify(notify::STREAM, "xgroup-createconsumer", &self.key);
             Reply::Int(1)
         } else {
             let n = stream.delete_consumer(&self.group, &self.consumer);
+            db.notify(notify::STREAM, "xgroup-delconsumer", &self.key);
             Reply::Int(n.unwrap_or(0) as i64)
         }
     }

@@ -7,7 +7,7 @@
 
 use bytes::Bytes;
 
-use super::{entry_reply, get_stream};
+use super::{entries_reply, entry_reply, get_stream};
 use crate::commands::args::{is, parse_i64};
 use crate::commands::server::help_reply;
 use crate::commands::{boxed, Args, CommandSpec, Ctx, Execute};
@@ -304,11 +304,11 @@ fn full_group(stream: &Stream, name: &Bytes, group: &Group, limit: usize) -> Rep
 fn full_stream(shared: &Shared, stream: &Stream, count: usize) -> Result<Reply, CommandError> {
     let limit = if count == 0 { usize::MAX } else { count };
     let mut fields = stream_counters(stream);
-    let mut entries = Vec::new();
-    for (id, loc) in stream.range(StreamId::MIN, StreamId::MAX).take(limit) {
-        entries.push(entry_reply(shared, id, loc)?);
-    }
-    fields.push(field("entries", Reply::Array(entries)));
+    let entries = stream.range(StreamId::MIN, StreamId::MAX).take(limit);
+    fields.push(field(
+        "entries",
+        entries_reply(shared, "XINFO STREAM FULL", entries)?,
+    ));
     let groups = stream
         .groups()
         .iter()

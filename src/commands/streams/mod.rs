@@ -365,14 +365,95 @@ pub(crate) fn entry_reply(shared: &Shared, id: StreamId, loc: Loc) -> Result<Rep
     ]))
 }
 
-/// Entries as replies show them.
+/// A bound on the payload bytes one reply carries. A stream's backlog can
+/// be larger than memory (its payloads live in the log), so a reply built
+/// whole from an unbounded range could exhaust memory where Redis's could
+/// not. The bound is `proto-max-bulk-len`, as for other replies whose size
+/// the client chooses; the first entry always fits, so every read makes
+/// progress.
+pub(crate) struct ReplyBudget {
+    used: u64,
+    limit: u64,
+}
+
+impl ReplyBudget {
+    /// A budget of `proto-max-bulk-len` bytes.
+    pub(crate) fn new(shared: &Shared) -> Self {
+        let limit = shared
+            .config
+            .read()
+            .expect("config lock")
+            .proto_max_bulk_len as u64;
+        ReplyBudget { used: 0, limit }
+    }
+
+    /// The bound, for error texts.
+    pub(crate) fn limit(&self) -> u64 {
+        self.limit
+    }
+
+    /// The entry as replies show it, or `None` when it would take the
+    /// reply over the bound.
+    pub(crate) fn entry(
+        &mut self,
+        shared: &Shared,
+        id: StreamId,
+        loc: Loc,
+    ) -> Result<Option<Reply>, CommandError> {
+        let fields = read_fields(shared, loc)?;
+        // Each bulk costs its bytes plus a few of framing.
+        let size: u64 = 32
+            + fields
+                .iter()
+                .map(|f| match f {
+                    Reply::Bulk(b) => b.len() as u64 + 16,
+                    _ => 16,
+                })
+                .sum::<u64>();
+        if self.used > 0 && self.used + size > self.limit {
+            return Ok(None);
+        }
+        self.used += size;
+        Ok(Some(Reply::Array(vec![
+            Reply::Bulk(id.to_bytes()),
+            Reply::Array(fields),
+        ])))
+    }
+}
+
+/// Entries as replies show them, refused with `command`'s name when they
+/// would take the reply past [`ReplyBudget`]'s bound (XRANGE, XINFO
+/// STREAM FULL: a reply that stopped short would look complete).
 pub(crate) fn entries_reply(
     shared: &Shared,
+    command: &str,
+    entries: impl Iterator<Item = (StreamId, Loc)>,
+) -> Result<Reply, CommandError> {
+    let mut budget = ReplyBudget::new(shared);
+    let mut out = Vec::new();
+    for (id, loc) in entries {
+        match budget.entry(shared, id, loc)? {
+            Some(entry) => out.push(entry),
+            None => return Err(error::reply_over_limit(command, budget.limit())),
+        }
+    }
+    Ok(Reply::Array(out))
+}
+
+/// Entries as replies show them, stopping at [`ReplyBudget`]'s bound (XREAD:
+/// the reader continues from the last ID it got, so a shorter reply loses
+/// nothing).
+pub(crate) fn entries_reply_upto(
+    shared: &Shared,
+    budget: &mut ReplyBudget,
     entries: impl Iterator<Item = (StreamId, Loc)>,
 ) -> Result<Reply, CommandError> {
     let mut out = Vec::new();
     for (id, loc) in entries {
-        out.push(entry_reply(shared, id, loc)?);
+        match budget.entry(shared, id, loc)? {
+            Some(entry) => out.push(entry),
+            None => break,
+        }
     }
     Ok(Reply::Array(out))
 }

@@ -9,6 +9,7 @@ use super::{entry_reply, get_stream, get_stream_mut, parse_bound, parse_id};
 use crate::commands::args::{is, parse_i64, parse_i64_opt};
 use crate::commands::{boxed, Args, Ctx, Execute};
 use crate::error::{self, CommandError};
+use crate::keyspace::notify;
 use crate::keyspace::stream::StreamId;
 use crate::protocol::Reply;
 
@@ -289,6 +290,7 @@ impl Execute for XClaim {
         };
         let move_last = (o.last_id > group.last_id).then_some((o.last_id, group.entries_read));
         let active = active_time(group, &self.consumer);
+        let new_consumer = !group.consumers.contains_key(&self.consumer);
         // Pending state as this command changed it so far (None: removed).
         let mut seen: BTreeMap<StreamId, Option<(bool, i64, u64)>> = BTreeMap::new();
         let mut removed = Vec::new();
@@ -345,6 +347,9 @@ impl Execute for XClaim {
         stream.set_consumer(&self.group, &self.consumer, now, active);
         stream.remove_pending(&self.group, &removed);
         stream.set_pending(&self.group, &self.consumer, claimed);
+        if new_consumer {
+            db.notify(notify::STREAM, "xgroup-createconsumer", &self.key);
+        }
         Reply::Array(replies)
     }
 }
@@ -411,6 +416,7 @@ impl Execute for XAutoClaim {
             return nogroup(&self.key, &self.group).into();
         };
         let active = active_time(group, &self.consumer);
+        let new_consumer = !group.consumers.contains_key(&self.consumer);
         // Every pending entry looked at counts as an attempt, claimed or not.
         let attempts = self.count.saturating_mul(10);
         let scan: Vec<(StreamId, i64, u64)> = group
@@ -457,6 +463,9 @@ impl Execute for XAutoClaim {
         stream.set_consumer(&self.group, &self.consumer, now, active);
         stream.remove_pending(&self.group, &deleted);
         stream.set_pending(&self.group, &self.consumer, claimed);
+        if new_consumer {
+            db.notify(notify::STREAM, "xgroup-createconsumer", &self.key);
+        }
         Reply::Array(vec![
             Reply::Bulk(cursor.to_bytes()),
             Reply::Array(replies),

@@ -4,7 +4,10 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use super::{entries_reply, entry_reply, get_stream, parse_bound, parse_id_with};
+use super::{
+    entries_reply, entries_reply_upto, entry_reply, get_stream, parse_bound, parse_id_with,
+    ReplyBudget,
+};
 use crate::commands::args::{is, parse_i64};
 use crate::commands::{boxed, Args, Ctx, Execute};
 use crate::error::{self, CommandError};
@@ -77,9 +80,14 @@ impl Execute for XRange {
             return Reply::Array(Vec::new());
         }
         let result = if self.rev {
-            entries_reply(shared, stream.range_rev(self.start, self.end).take(limit))
+            let entries = stream.range_rev(self.start, self.end).take(limit);
+            entries_reply(shared, "XREVRANGE", entries)
         } else {
-            entries_reply(shared, stream.range(self.start, self.end).take(limit))
+            entries_reply(
+                shared,
+                "XRANGE",
+                stream.range(self.start, self.end).take(limit),
+            )
         };
         result.into()
     }
@@ -229,6 +237,7 @@ impl XRead {
         count: usize,
     ) -> Result<Option<Reply>, CommandError> {
         let mut out = Vec::new();
+        let mut budget = ReplyBudget::new(shared);
         for (key, from) in self.keys.iter().zip(&self.from) {
             let (d, stats) = keyspace.db(db);
             let Some(stream) = get_stream(d, key, now, stats)? else {
@@ -250,7 +259,12 @@ impl XRead {
                         continue;
                     };
                     let limit = if count == 0 { usize::MAX } else { count };
-                    entries_reply(shared, stream.range(start, StreamId::MAX).take(limit))?
+                    let entries = stream.range(start, StreamId::MAX).take(limit);
+                    let reply = entries_reply_upto(shared, &mut budget, entries)?;
+                    if matches!(&reply, Reply::Array(a) if a.is_empty()) {
+                        continue;
+                    }
+                    reply
                 }
                 ReadFrom::Last => continue,
             };

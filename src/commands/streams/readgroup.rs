@@ -7,12 +7,12 @@ use bytes::Bytes;
 
 use super::groups::*;
 use super::read::{keyed_reply, parse_block_timeout};
-use super::{entry_reply, get_stream, get_stream_mut, parse_id};
+use super::{get_stream, get_stream_mut, parse_id, ReplyBudget};
 use crate::commands::args::{is, parse_i64};
 use crate::commands::{boxed, Args, Ctx, Execute};
 use crate::error::{self, CommandError};
 use crate::keyspace::stream::{Group, StreamId};
-use crate::keyspace::Keyspace;
+use crate::keyspace::{notify, Keyspace};
 use crate::protocol::Reply;
 use crate::server::blocking::{BlockRequest, BlockingRead};
 use crate::server::Shared;
@@ -154,8 +154,17 @@ impl XReadGroup {
     ) -> Result<Option<Reply>, CommandError> {
         let limit = if count == 0 { usize::MAX } else { count };
         let mut out = Vec::new();
+        let mut budget = ReplyBudget::new(shared);
         for (key, from) in self.keys.iter().zip(&self.from) {
             let (d, stats) = keyspace.db(db);
+            // Every read below creates the consumer if it is new.
+            let new_consumer = matches!(
+                get_stream(d, key, now, stats)?.and_then(|s| s.group(&self.group)),
+                Some(g) if !g.consumers.contains_key(&self.consumer)
+            );
+            if new_consumer && !matches!(from, GroupFrom::Bad(_)) {
+                d.notify(notify::STREAM, "xgroup-createconsumer", key);
+            }
             let Some(stream) = get_stream_mut(d, key, now, stats)? else {
                 return Err(nogroup_xreadgroup(key, &self.group));
             };
@@ -180,10 +189,21 @@ impl XReadGroup {
                     let mut cursor = Group::new(group.last_id, group.entries_read);
                     let mut replies = Vec::with_capacity(entries.len());
                     for &(id, loc) in &entries {
+                        // Past the reply bound the rest stays for the next
+                        // read: the group's cursor stops at the last entry
+                        // served.
+                        let Some(reply) = budget.entry(shared, id, loc)? else {
+                            break;
+                        };
                         cursor.entries_read = stream.entries_read_after(&cursor, id);
                         cursor.last_id = id;
-                        replies.push(entry_reply(shared, id, loc)?);
+                        replies.push(reply);
                     }
+                    if replies.is_empty() {
+                        stream.set_consumer(&self.group, &self.consumer, now, active);
+                        continue;
+                    }
+                    let entries = &entries[..replies.len()];
                     stream.set_group(&self.group, cursor.last_id, cursor.entries_read);
                     // Only entries that enter the PEL make the consumer active.
                     let active = if self.noack { active } else { now };
@@ -203,7 +223,10 @@ impl XReadGroup {
                         for &id in consumer.pel.range(start..).take(limit) {
                             match stream.get(id) {
                                 Some(loc) => {
-                                    replies.push(entry_reply(shared, id, loc)?);
+                                    let Some(reply) = budget.entry(shared, id, loc)? else {
+                                        break;
+                                    };
+                                    replies.push(reply);
                                     let p = &group.pel[&id];
                                     updates.push((id, now, p.delivery_count + 1));
                                 }

@@ -46,6 +46,7 @@ impl IncrBy {
         };
         let value = current.checked_add(self.delta).ok_or(error::OVERFLOW)?;
         store_keep_ttl(db, &self.key, Bytes::from(value.to_string()), now, stats);
+        db.notify(notify::STRING, "incrby", &self.key);
         Ok(Reply::Int(value))
     }
 }
@@ -85,6 +86,7 @@ impl IncrByFloat {
         let sum = current.add(&increment).ok_or(error::NAN_OR_INF)?;
         let text = Bytes::from(sum.to_human_string());
         store_keep_ttl(db, &self.key, text.clone(), now, stats);
+        db.notify(notify::STRING, "incrbyfloat", &self.key);
         Ok(Reply::Bulk(text))
     }
 }

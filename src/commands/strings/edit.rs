@@ -21,7 +21,8 @@ impl Append {
         let Some(len) = existing else {
             let (db, _) = ctx.db();
             let n = tail.len();
-            db.insert(key, Entry::new(Value::Str(tail), now));
+            db.insert(key.clone(), Entry::new(Value::Str(tail), now));
+            db.notify(notify::STRING, "append", &key);
             return Ok(Reply::Int(n as i64));
         };
         check_length(ctx, len as u64, tail.len() as u64)?;
@@ -35,6 +36,7 @@ impl Append {
         let n = buf.len();
         *s = buf.freeze();
         entry.raw_encoding = true;
+        db.notify(notify::STRING, "append", &key);
         Ok(Reply::Int(n as i64))
     }
 }
@@ -151,6 +153,10 @@ impl SetRange {
         };
         if self.value.is_empty() {
             // Nothing to write: the length as it is (0 for a missing key).
+            // Redis still raises the event for an existing key.
+            if existing.is_some() {
+                ctx.db().0.notify(notify::STRING, "setrange", &self.key);
+            }
             return Ok(Reply::Int(existing.unwrap_or(0) as i64));
         }
         check_length(ctx, self.offset, self.value.len() as u64)?;
@@ -164,7 +170,7 @@ impl SetRange {
                 buf[offset..].copy_from_slice(&self.value);
                 let mut entry = Entry::new(Value::Str(buf.freeze()), now);
                 entry.raw_encoding = true;
-                db.insert(self.key, entry);
+                db.insert(self.key.clone(), entry);
                 end
             }
             Some(_) => {
@@ -181,6 +187,7 @@ impl SetRange {
                 n
             }
         };
+        db.notify(notify::STRING, "setrange", &self.key);
         Ok(Reply::Int(len as i64))
     }
 }

@@ -19,7 +19,7 @@ use edit::{Append, GetRange, SetRange, StrLen};
 use super::args::{is, parse_i64};
 use super::{boxed, Args, CommandSpec, Ctx, Execute, Parser};
 use crate::error::{self, CommandError};
-use crate::keyspace::{Db, Entry, KeyspaceStats, Value};
+use crate::keyspace::{notify, Db, Entry, KeyspaceStats, Value};
 use crate::protocol::{Reply, OK};
 
 /// A string-group table row.
@@ -543,14 +543,18 @@ impl Set {
         }
         if self.opts.keepttl {
             store_keep_ttl(db, &self.key, self.value, now, stats);
+            db.notify(notify::STRING, "set", &self.key);
         } else {
             db.insert(self.key.clone(), Entry::new(Value::Str(self.value), now));
+            db.notify(notify::STRING, "set", &self.key);
             if let Some(at) = expire_at {
                 db.set_expire(&self.key, Some(at));
+                db.notify(notify::GENERIC, "expire", &self.key);
                 if self.opts.expire.as_ref().is_some_and(|e| e.absolute) && at <= now {
                     // An absolute time already past: the key is gone at once.
                     db.remove(&self.key);
                     stats.expired_keys += 1;
+                    db.notify(notify::EXPIRED, "expired", &self.key);
                 }
             }
         }
@@ -585,7 +589,8 @@ impl Execute for GetSet {
         match read_str(db, &key, now, stats) {
             Err(e) => e.into(),
             Ok(old) => {
-                db.insert(key, Entry::new(Value::Str(value), now));
+                db.insert(key.clone(), Entry::new(Value::Str(value), now));
+                db.notify(notify::STRING, "set", &key);
                 Reply::bulk_or_null(old)
             }
         }
@@ -610,6 +615,7 @@ impl Execute for GetDel {
             Ok(None) => Reply::Null,
             Ok(Some(value)) => {
                 db.remove(&self.0);
+                db.notify(notify::GENERIC, "del", &self.0);
                 Reply::Bulk(value)
             }
         }
@@ -641,8 +647,10 @@ impl GetEx {
                 let at = arg.resolve(now, "getex")?;
                 if arg.absolute && at <= now {
                     db.remove(&self.key);
+                    db.notify(notify::GENERIC, "del", &self.key);
                 } else {
                     db.set_expire(&self.key, Some(at));
+                    db.notify(notify::GENERIC, "expire", &self.key);
                 }
             }
             // PERSIST on a key without a TTL changes nothing (WATCH
@@ -654,6 +662,7 @@ impl GetEx {
                     .is_some() =>
             {
                 db.set_expire(&self.key, None);
+                db.notify(notify::GENERIC, "persist", &self.key);
             }
             None => {}
         }
@@ -734,7 +743,8 @@ impl Execute for MSet {
             return Reply::Int(0);
         }
         for (key, value) in self.pairs {
-            db.insert(key, Entry::new(Value::Str(value), now));
+            db.insert(key.clone(), Entry::new(Value::Str(value), now));
+            db.notify(notify::STRING, "set", &key);
         }
         if self.nx {
             Reply::Int(1)

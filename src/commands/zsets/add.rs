@@ -2,11 +2,10 @@
 
 use bytes::Bytes;
 
-use super::{
-    drop_if_empty, limits, parse_score, peek_zset, read_zset, score_reply, store, zset_mut,
-};
+use super::{changed, limits, parse_score, peek_zset, read_zset, score_reply, store, zset_mut};
 use crate::commands::{boxed, Args, Ctx, Execute};
 use crate::error::{self, CommandError};
+use crate::keyspace::notify;
 use crate::keyspace::zset::Limits;
 use crate::keyspace::ZSet;
 use crate::protocol::Reply;
@@ -178,10 +177,12 @@ impl Execute for ZAdd {
         // A ZADD that changes nothing leaves the key alone: no WATCH flag,
         // no wake-up, nothing journaled (as Redis).
         if !changes.is_empty() {
+            let event = if flags.incr { "zincr" } else { "zadd" };
             if exists {
                 if let Ok(Some(z)) = zset_mut(db, &key, now, stats) {
                     apply(z, changes, limits);
                 }
+                db.notify(notify::ZSET, event, &key);
             } else {
                 let mut z = ZSet::new();
                 if oversized {
@@ -189,7 +190,7 @@ impl Execute for ZAdd {
                 }
                 apply(&mut z, changes, limits);
                 z.take_ops();
-                store(db, key, z, now);
+                store(db, key, z, now, event);
             }
         }
         if flags.incr {
@@ -237,7 +238,7 @@ impl Execute for ZRem {
             .iter()
             .filter(|m| z.remove(m).is_some())
             .count();
-        drop_if_empty(db, &self.key);
+        changed(db, &self.key, "zrem");
         Reply::Int(removed as i64)
     }
 }

@@ -27,7 +27,7 @@ use super::args::parse_f64;
 use super::{CommandSpec, Ctx, Parser};
 use crate::error::{self, CommandError};
 use crate::keyspace::zset::{LexBound, Limits, ScoreBound};
-use crate::keyspace::{Db, Entry, KeyspaceStats, Value, ZSet};
+use crate::keyspace::{notify, Db, Entry, KeyspaceStats, Value, ZSet};
 use crate::protocol::{Encoder, Reply};
 
 /// A `sorted-set`-group command spec.
@@ -476,25 +476,32 @@ fn zset_mut<'a>(
     }
 }
 
-/// Deletes `key` if the sorted set there is empty (the keyspace never
-/// keeps an empty set).
-fn drop_if_empty(db: &mut Db, key: &[u8]) {
+/// Raises the keyspace event `event` for a change to the set at `key`,
+/// then deletes the key (raising `del`) if the set is now empty: the
+/// keyspace never keeps an empty set.
+fn changed(db: &mut Db, key: &[u8], event: &'static str) {
+    db.notify(notify::ZSET, event, key);
     let empty = matches!(
         db.table().get(key),
         Some(Entry { value: Value::ZSet(z), .. }) if z.is_empty()
     );
     if empty {
         db.remove(key);
+        db.notify(notify::GENERIC, "del", key);
     }
 }
 
-/// Stores `zset` at `key` as a new value (replacing whatever was there),
-/// or deletes the key when the set is empty.
-fn store(db: &mut Db, key: Bytes, zset: ZSet, now: i64) {
+/// Stores `zset` at `key` as a new value (replacing whatever was there)
+/// and raises `event`, or deletes the key (raising `del` if it existed)
+/// when the set is empty.
+fn store(db: &mut Db, key: Bytes, zset: ZSet, now: i64, event: &'static str) {
     if zset.is_empty() {
-        db.remove(&key);
+        if db.remove(&key).is_some() {
+            db.notify(notify::GENERIC, "del", &key);
+        }
     } else {
-        db.insert(key, Entry::new(Value::ZSet(Box::new(zset)), now));
+        db.insert(key.clone(), Entry::new(Value::ZSet(Box::new(zset)), now));
+        db.notify(notify::ZSET, event, &key);
     }
 }
 
@@ -583,7 +590,13 @@ fn pop(
             }
         }
     }
-    drop_if_empty(db, key);
+    if !out.is_empty() {
+        let event = match end {
+            End::Min => "zpopmin",
+            End::Max => "zpopmax",
+        };
+        changed(db, key, event);
+    }
     out
 }
 

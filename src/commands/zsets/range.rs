@@ -244,7 +244,7 @@ impl Execute for ZRange {
             None => ZSet::new(),
         };
         let n = result.len();
-        store(db, dst, result, now);
+        store(db, dst, result, now, "zrangestore");
         Reply::Int(n as i64)
     }
 }

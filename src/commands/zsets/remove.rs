@@ -4,7 +4,7 @@
 use bytes::Bytes;
 
 use super::{
-    drop_if_empty, parse_lex_bound, parse_score_bound, peek_zset, pop, popped_reply, zset_mut, End,
+    changed, parse_lex_bound, parse_score_bound, peek_zset, pop, popped_reply, zset_mut, End,
 };
 use crate::commands::args::{is, parse_i64, parse_i64_opt};
 use crate::commands::{boxed, Args, Ctx, Execute};
@@ -91,7 +91,12 @@ impl Execute for ZRemRange {
             unreachable!("the key was just found holding a sorted set");
         };
         let removed = z.remove_ranks(ranks);
-        drop_if_empty(db, &self.key);
+        let event = match self.span {
+            Span::Rank(..) => "zremrangebyrank",
+            Span::Score(..) => "zremrangebyscore",
+            Span::Lex(..) => "zremrangebylex",
+        };
+        changed(db, &self.key, event);
         Reply::Int(removed as i64)
     }
 }

@@ -298,7 +298,12 @@ impl Execute for ZSetOps {
             Output::Card => Reply::Int(pairs.len() as i64),
             Output::Store(dest) => {
                 let n = pairs.len();
-                store(db, dest, ZSet::from_pairs(pairs, limits), now);
+                let event = match self.op {
+                    SetOp::Union => "zunionstore",
+                    SetOp::Inter => "zinterstore",
+                    SetOp::Diff => "zdiffstore",
+                };
+                store(db, dest, ZSet::from_pairs(pairs, limits), now, event);
                 Reply::Int(n as i64)
             }
             Output::Reply => {
