@@ -215,3 +215,34 @@ def test_blocking_timeouts(q):
     q.check(NILA, "BLMPOP", "0.01", "1", "nokey", "LEFT")
     q("RPUSH", "l", "a")
     q.check(["l", "a"], "BLPOP", "nokey", "l", "0")
+
+
+def test_list_events(kind, start_server):
+    from test_notifications import Recorder
+
+    rec = Recorder(start_server(kind), "KEA")
+    try:
+        cases = [
+            (("RPUSH", "l", "a", "b"), ["rpush(l)"]),
+            (("LPUSH", "l", "x"), ["lpush(l)"]),
+            (("LPUSHX", "nokey", "x"), []),
+            (("LINSERT", "l", "BEFORE", "a", "y"), ["linsert(l)"]),
+            (("LINSERT", "l", "BEFORE", "zz", "y"), []),
+            (("LSET", "l", "0", "z"), ["lset(l)"]),
+            (("LREM", "l", "0", "nothing"), []),
+            (("LREM", "l", "1", "y"), ["lrem(l)"]),
+            (("LTRIM", "l", "0", "-1"), ["ltrim(l)"]),
+            (("LPOP", "l"), ["lpop(l)"]),
+            (("LPOP", "l", "0"), []),
+            (("LMOVE", "l", "d", "LEFT", "RIGHT"), ["rpush(d)", "lpop(l)"]),
+            (("LMOVE", "d", "d", "LEFT", "RIGHT"), ["rpush(d)", "lpop(d)"]),
+            (("RPOP", "l", "10"), ["rpop(l)", "del(l)"]),
+            (("LMPOP", "1", "d", "LEFT"), ["lpop(d)", "del(d)"]),
+            (("RPUSH", "t", "a", "b"), ["rpush(t)"]),
+            (("LTRIM", "t", "5", "6"), ["ltrim(t)", "del(t)"]),
+            (("BLPOP", "nokey", "0.01"), []),
+        ]
+        for cmd, expected in cases:
+            assert rec.run(*cmd) == expected, cmd
+    finally:
+        rec.close()

@@ -21,7 +21,7 @@ use bytes::Bytes;
 use super::{CommandSpec, Ctx, Parser};
 use crate::error::{self, CommandError};
 use crate::keyspace::list::Fill;
-use crate::keyspace::{Db, Entry, KeyspaceStats, List, Value};
+use crate::keyspace::{notify, Db, Entry, KeyspaceStats, List, Value};
 use crate::server::Shared;
 
 /// A `list`-group command spec.
@@ -313,8 +313,8 @@ fn list_mut<'a>(
     }
 }
 
-/// Deletes `key` if the list there is empty (the keyspace never keeps an
-/// empty list).
+/// Deletes `key` (raising `del`) if the list there is empty: the keyspace
+/// never keeps an empty list.
 fn drop_if_empty(db: &mut Db, key: &[u8]) {
     let empty = matches!(
         db.table().get(key),
@@ -322,7 +322,15 @@ fn drop_if_empty(db: &mut Db, key: &[u8]) {
     );
     if empty {
         db.remove(key);
+        db.notify(notify::GENERIC, "del", key);
     }
+}
+
+/// Raises the keyspace event `event` for a change to the list at `key`,
+/// then deletes the key if the list is now empty.
+fn changed(db: &mut Db, key: &[u8], event: &'static str) {
+    db.notify(notify::LIST, event, key);
+    drop_if_empty(db, key);
 }
 
 /// Pushes `elems` onto the list at `key`, creating it if absent (the
@@ -336,14 +344,18 @@ fn push_onto(
     fill: Fill,
     now: i64,
 ) -> usize {
+    let event = if front { "lpush" } else { "rpush" };
     if let Ok(Some(l)) = list_mut(db, key, now, stats) {
         l.push(front, elems, fill);
-        return l.len();
+        let len = l.len();
+        db.notify(notify::LIST, event, key);
+        return len;
     }
     let mut l = List::new();
     l.push(front, elems, fill);
     let len = l.len();
     db.insert(key.clone(), Entry::new(Value::List(Box::new(l)), now));
+    db.notify(notify::LIST, event, key);
     len
 }
 
@@ -362,7 +374,9 @@ fn pop_from(
         Ok(Some(l)) => l.pop(front, count, fill),
         _ => Vec::new(),
     };
-    drop_if_empty(db, key);
+    if !out.is_empty() {
+        changed(db, key, if front { "lpop" } else { "rpop" });
+    }
     out
 }
 

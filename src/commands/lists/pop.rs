@@ -3,12 +3,12 @@
 use bytes::Bytes;
 
 use super::read::span;
-use super::{ctx_fill, drop_if_empty, list_mut, parse_end, peek_list, pop_from, push_onto};
+use super::{changed, ctx_fill, list_mut, parse_end, peek_list, pop_from, push_onto};
 use crate::commands::args::{is, parse_i64, parse_i64_opt};
 use crate::commands::{boxed, Args, Ctx, Execute};
 use crate::error::{self, CommandError};
 use crate::keyspace::list::Fill;
-use crate::keyspace::{Db, KeyspaceStats};
+use crate::keyspace::{notify, Db, KeyspaceStats};
 use crate::protocol::Reply;
 
 /// LPOP / RPOP key [count]
@@ -106,7 +106,7 @@ impl Execute for LRem {
             unreachable!("the key was just found holding a list");
         };
         let n = l.remove(self.count, &self.elem, fill);
-        drop_if_empty(db, &self.key);
+        changed(db, &self.key, "lrem");
         Reply::Int(n as i64)
     }
 }
@@ -136,6 +136,11 @@ impl Execute for LTrim {
             Ok(Some(l)) => {
                 let r = span(self.start, self.stop, l.len());
                 if r.len() == l.len() {
+                    // Nothing to remove: Redis still counts the key as
+                    // modified (WATCH) and raises the event, but there is
+                    // nothing to journal.
+                    db.touch(&self.key);
+                    db.notify(notify::LIST, "ltrim", &self.key);
                     return Reply::Simple("OK");
                 }
                 r
@@ -143,12 +148,15 @@ impl Execute for LTrim {
         };
         if r.is_empty() {
             db.remove(&self.key);
+            db.notify(notify::LIST, "ltrim", &self.key);
+            db.notify(notify::GENERIC, "del", &self.key);
             return Reply::Simple("OK");
         }
         let Ok(Some(l)) = list_mut(db, &self.key, now, stats) else {
             unreachable!("the key was just found holding a list");
         };
         l.trim(r.start, r.len(), fill);
+        changed(db, &self.key, "ltrim");
         Reply::Simple("OK")
     }
 }
@@ -185,7 +193,14 @@ impl Move {
             return Ok(None);
         }
         peek_list(db, dst, now, stats)?;
-        let Some(e) = pop_from(db, stats, src, self.from_front, 1, fill, now).pop() else {
+        // As Redis does: pop, push (raising the push event), then raise
+        // the pop event and delete the source if it emptied, so a list
+        // rotated onto itself is never deleted on the way.
+        let popped = match list_mut(db, src, now, stats) {
+            Ok(Some(l)) => l.pop(self.from_front, 1, fill).pop(),
+            _ => None,
+        };
+        let Some(e) = popped else {
             return Ok(None);
         };
         push_onto(
@@ -197,6 +212,7 @@ impl Move {
             fill,
             now,
         );
+        changed(db, src, if self.from_front { "lpop" } else { "rpop" });
         Ok(Some(e))
     }
 }

@@ -2,7 +2,7 @@
 
 use bytes::Bytes;
 
-use super::{ctx_fill, list_mut, peek_list, position, push_onto};
+use super::{changed, ctx_fill, list_mut, peek_list, position, push_onto};
 use crate::commands::args::{is, parse_i64};
 use crate::commands::{boxed, Args, Ctx, Execute};
 use crate::error::{self, CommandError};
@@ -102,7 +102,9 @@ impl Execute for LInsert {
             unreachable!("the key was just found holding a list");
         };
         l.insert(at, self.elem, fill);
-        Reply::Int(l.len() as i64)
+        let len = l.len();
+        changed(db, &self.key, "linsert");
+        Reply::Int(len as i64)
     }
 }
 
@@ -140,6 +142,7 @@ impl Execute for LSet {
             unreachable!("the key was just found holding a list");
         };
         l.set(at, self.elem, fill);
+        changed(db, &self.key, "lset");
         Reply::Simple("OK")
     }
 }
