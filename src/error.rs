@@ -331,6 +331,24 @@ pub const LIMIT_NEGATIVE: CommandError = CommandError::new_static("ERR LIMIT can
 pub const RANDMEMBER_COUNT_RANGE: CommandError = CommandError::new_static(
     "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807",
 );
+// --- lists ---
+
+/// LSET past either end of the list.
+pub const INDEX_OUT_OF_RANGE: CommandError = CommandError::new_static("ERR index out of range");
+/// LPOS RANK 0.
+pub const LPOS_RANK_ZERO: CommandError = CommandError::new_static(
+    "ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list",
+);
+/// LPOS RANK -9223372036854775808 (its absolute value does not fit):
+/// the same text as ZRANDMEMBER's.
+pub const LPOS_RANK_RANGE: CommandError = RANDMEMBER_COUNT_RANGE;
+/// LPOS COUNT below 0.
+pub const LPOS_COUNT_NEGATIVE: CommandError =
+    CommandError::new_static("ERR COUNT can't be negative");
+/// LPOS MAXLEN below 0.
+pub const LPOS_MAXLEN_NEGATIVE: CommandError =
+    CommandError::new_static("ERR MAXLEN can't be negative");
+
 /// ZRANDMEMBER … WITHSCORES count whose doubled size does not fit.
 pub const VALUE_OUT_OF_RANGE: CommandError = CommandError::new_static("ERR value is out of range");
 

@@ -53,6 +53,7 @@ fn value_in(srv: &TestServer, db: usize, key: &str) -> Option<String> {
             Value::Stream(s) => format!("<stream of {}>", s.len()),
             Value::ZSet(z) => format!("<zset of {}>", z.len()),
             Value::Set(s) => format!("<set of {}>", s.len()),
+            Value::List(l) => format!("<list of {}>", l.len()),
         });
     found
 }

@@ -285,6 +285,8 @@ async fn config_get_in_both_protocols() {
             "set-max-intset-entries",
             "set-max-listpack-entries",
             "set-max-listpack-value",
+            "list-max-listpack-size",
+            "list-max-ziplist-size",
         ] {
             assert!(got.contains_key(name), "{name} missing from {got:?}");
         }

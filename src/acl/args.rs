@@ -58,6 +58,12 @@ const WRITE_AND_READ: &[&str] = &[
     "smove",
     "setbit",
     "bitfield",
+    "lpop",
+    "rpop",
+    "blpop",
+    "brpop",
+    "lmpop",
+    "blmpop",
     "move",
 ];
 
@@ -129,6 +135,9 @@ pub fn keys(entry: &TableEntry, words: &[Bytes]) -> Vec<(usize, Access)> {
         }
         "zmpop" => with(counted(words, 1), READ_WRITE),
         "bzmpop" => with(counted(words, 2), READ_WRITE),
+        "lmpop" => with(counted(words, 1), READ_WRITE),
+        "blmpop" => with(counted(words, 2), READ_WRITE),
+        "lmove" | "blmove" | "rpoplpush" | "brpoplpush" => vec![(1, READ_WRITE), (2, WRITE)],
         "zunionstore" | "zinterstore" | "zdiffstore" => {
             let mut out = vec![(1, WRITE)];
             out.extend(with(counted(words, 2), READ));

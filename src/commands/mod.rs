@@ -16,6 +16,7 @@ pub mod dump;
 pub mod expire;
 pub mod introspection;
 pub mod keys;
+pub mod lists;
 pub mod object;
 pub mod persistence;
 pub mod pubsub;
@@ -101,6 +102,7 @@ pub fn families() -> &'static [&'static [CommandSpec]] {
         streams::COMMANDS,
         zsets::COMMANDS,
         sets::COMMANDS,
+        lists::COMMANDS,
         pubsub::COMMANDS,
         keys::COMMANDS,
         dump::COMMANDS,

@@ -105,7 +105,7 @@ const SHARED_INTEGERS: i64 = 10_000;
 fn int_encoded(entry: &Entry) -> Option<i64> {
     match &entry.value {
         Value::Str(s) if !entry.raw_encoding => parse_i64_opt(s),
-        Value::Str(_) | Value::Stream(_) | Value::ZSet(_) | Value::Set(_) => None,
+        Value::Str(_) | Value::Stream(_) | Value::ZSet(_) | Value::Set(_) | Value::List(_) => None,
     }
 }
 
@@ -124,6 +124,7 @@ fn encoding(
         Value::Stream(_) => "stream",
         Value::ZSet(z) => z.encoding_name(limits),
         Value::Set(s) => s.encoding_name(set_limits),
+        Value::List(l) => l.encoding_name(),
     }
 }
 

@@ -194,6 +194,16 @@ pub struct Config {
     /// Longest member of a set in the `listpack` encoding
     /// (`set-max-listpack-value`).
     pub set_max_listpack_value: u64,
+    /// Chunk size of a list: negative, a size limit (-1 = 4 KB … -5 =
+    /// 64 KB); positive, an element count (`list-max-listpack-size`).
+    pub list_max_listpack_size: i64,
+    /// `list-compress-depth`: accepted and reported; lists are not
+    /// compressed.
+    pub list_compress_depth: i64,
+    /// Redis's RDB `save` schedule: CONFIG SET accepts and CONFIG GET
+    /// reports it (Redis's test suite sets it); Sluice's checkpoints are
+    /// not driven by it.
+    pub save: String,
     /// Checkpoint automatically when the log has grown by this percentage
     /// of the last checkpoint's size (0 turns it off).
     pub auto_aof_rewrite_percentage: u64,
@@ -252,6 +262,9 @@ impl Default for Config {
             set_max_intset_entries: 512,
             set_max_listpack_entries: 128,
             set_max_listpack_value: 64,
+            list_max_listpack_size: -2,
+            list_compress_depth: 0,
+            save: String::new(),
             auto_aof_rewrite_percentage: 100,
             auto_aof_rewrite_min_size: 64 * 1024 * 1024,
             client_output_buffer_limit: OutputBufferLimits::default(),
@@ -284,6 +297,10 @@ pub const PARAMS: &[&str] = &[
     "set-max-intset-entries",
     "set-max-listpack-entries",
     "set-max-listpack-value",
+    "list-max-listpack-size",
+    "list-max-ziplist-size",
+    "list-compress-depth",
+    "save",
     "port",
     "bind",
     "dir",
@@ -591,6 +608,22 @@ impl Config {
                     .filter(|&n| n <= i64::MAX as u64)
                     .ok_or_else(|| invalid("argument must be a memory value"))?;
             }
+            "list-max-listpack-size" | "list-max-ziplist-size" => {
+                self.list_max_listpack_size =
+                    integer_in(value, i32::MIN as i64, i32::MAX as i64).map_err(|r| invalid(&r))?;
+            }
+            "save" => {
+                let words: Vec<&str> = value.split_whitespace().collect();
+                if !words.len().is_multiple_of(2) || words.iter().any(|w| w.parse::<u64>().is_err())
+                {
+                    return Err(invalid("Invalid save parameters"));
+                }
+                self.save = words.join(" ");
+            }
+            "list-compress-depth" => {
+                self.list_compress_depth =
+                    integer_in(value, 0, i32::MAX as i64).map_err(|r| invalid(&r))?;
+            }
             "auto-aof-rewrite-percentage" => {
                 self.auto_aof_rewrite_percentage = value
                     .parse()
@@ -717,6 +750,11 @@ impl Config {
             "set-max-intset-entries" => self.set_max_intset_entries.to_string(),
             "set-max-listpack-entries" => self.set_max_listpack_entries.to_string(),
             "set-max-listpack-value" => self.set_max_listpack_value.to_string(),
+            "list-max-listpack-size" | "list-max-ziplist-size" => {
+                self.list_max_listpack_size.to_string()
+            }
+            "list-compress-depth" => self.list_compress_depth.to_string(),
+            "save" => self.save.clone(),
             "auto-aof-rewrite-percentage" => self.auto_aof_rewrite_percentage.to_string(),
             "auto-aof-rewrite-min-size" => self.auto_aof_rewrite_min_size.to_string(),
             "client-output-buffer-limit" => self.client_output_buffer_limit.render(),

@@ -7,6 +7,7 @@
 //! transactions correct without each command having to remember it.
 
 pub mod glob;
+pub mod list;
 pub mod notify;
 mod op;
 mod replay;
@@ -22,6 +23,7 @@ use std::sync::Arc;
 use ahash::AHashMap;
 use bytes::Bytes;
 
+pub use list::{List, ListOp};
 pub use op::Op;
 pub use replay::write_range;
 pub use set::{Set, SetOp};
@@ -40,6 +42,8 @@ pub enum Value {
     ZSet(Box<ZSet>),
     /// A set.
     Set(Box<Set>),
+    /// A list.
+    List(Box<List>),
 }
 
 impl Value {
@@ -50,6 +54,7 @@ impl Value {
             Value::Stream(_) => "stream",
             Value::ZSet(_) => "zset",
             Value::Set(_) => "set",
+            Value::List(_) => "list",
         }
     }
 
@@ -60,6 +65,7 @@ impl Value {
             Value::Stream(s) => drop(s.take_ops()),
             Value::ZSet(z) => drop(z.take_ops()),
             Value::Set(s) => drop(s.take_ops()),
+            Value::List(l) => l.discard_ops(),
             Value::Str(_) => {}
         }
     }
@@ -370,6 +376,19 @@ impl Db {
         self.get_mut_with_deltas(key, now, stats)
     }
 
+    /// Looks a key up for a command that changes the list stored there
+    /// through [`List`]'s methods, which record their own changes for the
+    /// journal (one push, not the whole list). A command that empties the
+    /// list must still [`Db::remove`] the key.
+    pub fn get_list_mut(
+        &mut self,
+        key: &[u8],
+        now: i64,
+        stats: &mut KeyspaceStats,
+    ) -> Option<&mut Entry> {
+        self.get_mut_with_deltas(key, now, stats)
+    }
+
     fn get_mut_with_deltas(
         &mut self,
         key: &[u8],
@@ -635,6 +654,15 @@ impl Db {
                                 db: self.index,
                                 key: key.clone(),
                                 ops: set_ops,
+                            })
+                        }
+                        Value::List(list) => {
+                            let (base, list_ops) = list.take_ops();
+                            (!list_ops.is_empty()).then_some(Op::List {
+                                db: self.index,
+                                key: key.clone(),
+                                base,
+                                ops: list_ops,
                             })
                         }
                         Value::Str(_) => None,

@@ -2,7 +2,7 @@
 
 use bytes::Bytes;
 
-use super::{Entry, SetOp, StreamOp, ZSetOp};
+use super::{Entry, ListOp, SetOp, StreamOp, ZSetOp};
 
 /// One change to the keyspace, as the journal records it: a key's final
 /// state after a command, or a database-wide operation.
@@ -86,6 +86,19 @@ pub enum Op {
         offset: u64,
         /// The bytes now there.
         bytes: Bytes,
+    },
+    /// The list at `key` in database `db` changed like this. The ops are
+    /// positional (not idempotent): `base` is the list's version before
+    /// the first of them, so replay skips those a checkpoint copy holds.
+    List {
+        /// Database number.
+        db: u32,
+        /// The key.
+        key: Bytes,
+        /// The list's version before these ops.
+        base: u64,
+        /// The changes, in order.
+        ops: Vec<ListOp>,
     },
     /// Databases `a` and `b` swapped contents.
     SwapDb {

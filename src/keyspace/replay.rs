@@ -1,6 +1,8 @@
 //! Replaying journaled operations into the keyspace (recovery, DEBUG
 //! RELOAD/LOADAOF). Every op states a final value or an idempotent delta,
-//! so replaying one over a checkpoint copy that already has it is harmless.
+//! so replaying one over a checkpoint copy that already has it is harmless;
+//! list ops, which are positional, carry the list's version and are
+//! skipped when the copy already holds them.
 
 use bytes::Bytes;
 
@@ -121,6 +123,23 @@ impl Keyspace {
                         set.apply(op);
                     }
                     if set.is_empty() {
+                        self.dbs[db].remove(&key);
+                    }
+                }
+            }
+            Op::List { db, key, base, ops } => {
+                let db = check(db, count)?;
+                let mut stats = KeyspaceStats::default();
+                // A copy made after the key was deleted or replaced lacks
+                // the list (or holds a newer one): the log replaces it
+                // later, so a batch that does not fit is skipped.
+                if let Some(Entry {
+                    value: Value::List(list),
+                    ..
+                }) = self.dbs[db].get_list_mut(&key, i64::MIN, &mut stats)
+                {
+                    list.apply_from(base, ops, crate::keyspace::list::Fill::default());
+                    if list.is_empty() {
                         self.dbs[db].remove(&key);
                     }
                 }

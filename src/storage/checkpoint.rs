@@ -116,6 +116,14 @@ impl Hold {
                 later.push((key.clone(), entry.clone()));
                 self.work += 1;
             }
+            // A list's chunks are shared copy-on-write too: its clone is a
+            // reference per chunk of a few KB, and it keeps the list's
+            // version, which the log's later list ops are replayed
+            // against (so none applies twice over this copy).
+            Value::List(l) => {
+                later.push((key.clone(), entry.clone()));
+                self.work += 1 + l.chunk_count() / 64;
+            }
             Value::ZSet(z) if z.len() <= ZSET_PIECE => {
                 copy_now(key, entry);
                 self.work += z.len();

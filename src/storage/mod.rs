@@ -22,11 +22,14 @@
 
 pub mod checkpoint;
 #[cfg(test)]
+mod checkpoint_list_tests;
+#[cfg(test)]
 mod checkpoint_tests;
 pub mod compact;
 pub mod format;
 pub mod io;
 pub mod journal;
+pub mod list_ops;
 pub mod lock;
 pub mod manifest;
 pub mod mapguard;

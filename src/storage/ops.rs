@@ -18,11 +18,15 @@
 //!              these bytes at this offset (zero-padded before it if it was
 //!              shorter; created if absent). SETBIT, BITFIELD and SETRANGE
 //!              journal only what they changed. Idempotent.
+//!   9 List     db u32, key bytes, list ops (see `list_ops`): a base
+//!              version and positional ops that replay skips when the
+//!              list already holds them
 //! value      type u8, then by type:
 //!   1 string   bytes
 //!   2 stream   a whole stream (see `stream_ops`)
 //!   3 zset     a whole sorted set (see `zset_ops`)
 //!   6 set      a whole set (see `set_ops`)
+//!   4 list     a whole list with its version (see `list_ops`)
 //! bytes      len u32, then len bytes
 //! ```
 //! All integers are little-endian.
@@ -30,6 +34,7 @@
 use bytes::Bytes;
 
 use super::format::codec::{put_bytes, put_i64, put_u32, put_u64, Reader};
+use super::list_ops::{decode_list, decode_list_ops, encode_list, encode_list_ops};
 use super::set_ops::{
     decode_set, decode_set_ops, encode_set, encode_set_adds, encode_set_members, encode_set_ops,
 };
@@ -49,11 +54,13 @@ const STREAM_OPS: u8 = 7;
 const ZSET_OPS: u8 = 8;
 const SET_OPS: u8 = 11;
 const SET_RANGE: u8 = 12;
+const LIST_OPS: u8 = 9;
 const NO_EXPIRY: i64 = i64::MIN;
 const STRING: u8 = 1;
 const STREAM: u8 = 2;
 const ZSET: u8 = 3;
 const SET: u8 = 6;
+const LIST: u8 = 4;
 
 /// Encodes a `Put` of `entry` at `key` without building the op (a
 /// checkpoint writes every key this way, so it never clones a stream).
@@ -79,6 +86,10 @@ pub fn encode_put(out: &mut Vec<u8>, db: u32, key: &[u8], entry: &Entry) {
         Value::Set(set) => {
             out.push(SET);
             encode_set(out, set);
+        }
+        Value::List(l) => {
+            out.push(LIST);
+            encode_list(out, l);
         }
     }
 }
@@ -177,6 +188,12 @@ pub fn encode_op(out: &mut Vec<u8>, op: &Op) {
             put_u64(out, *offset);
             put_bytes(out, bytes);
         }
+        Op::List { db, key, base, ops } => {
+            out.push(LIST_OPS);
+            put_u32(out, *db);
+            put_bytes(out, key);
+            encode_list_ops(out, *base, ops);
+        }
         Op::Del { db, key } => {
             out.push(DEL);
             put_u32(out, *db);
@@ -224,6 +241,7 @@ pub fn decode_op(r: &mut Reader<'_>, now: i64) -> Option<Op> {
                 STREAM => Value::Stream(Box::new(decode_stream(r)?)),
                 ZSET => Value::ZSet(Box::new(decode_zset(r)?)),
                 SET => Value::Set(Box::new(decode_set(r)?)),
+                LIST => Value::List(Box::new(decode_list(r)?)),
                 _ => return None,
             };
             Op::Put {
@@ -263,6 +281,12 @@ pub fn decode_op(r: &mut Reader<'_>, now: i64) -> Option<Op> {
             offset: r.u64()?,
             bytes: bytes(r)?,
         },
+        LIST_OPS => {
+            let db = r.u32()?;
+            let key = bytes(r)?;
+            let (base, ops) = decode_list_ops(r)?;
+            Op::List { db, key, base, ops }
+        }
         APPEND => Op::Append {
             db: r.u32()?,
             key: bytes(r)?,

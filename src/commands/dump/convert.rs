@@ -11,7 +11,7 @@ use bytes::Bytes;
 use crate::commands::streams::{append_entry, with_parts};
 use crate::error::{self, CommandError};
 use crate::keyspace::stream::{NodeLimits, Stream, StreamId, StreamMeta, ENTRIES_READ_UNKNOWN};
-use crate::keyspace::{Set, Value, ZSet};
+use crate::keyspace::{List, Set, Value, ZSet};
 use crate::rdb::{RdbConsumer, RdbGroup, RdbPending, RdbStream, RdbValue};
 use crate::server::Shared;
 
@@ -22,8 +22,8 @@ pub fn to_rdb(shared: &Shared, value: &Value) -> Result<RdbValue, CommandError> 
         Value::ZSet(z) => RdbValue::ZSet(z.members().map(|(m, s)| (m.clone(), s)).collect()),
         Value::Stream(s) => RdbValue::Stream(Box::new(stream_to_rdb(shared, s)?)),
         Value::Set(s) => RdbValue::Set(s.iter().cloned().collect()),
-        // lists, hashes: Value::List(l) => RdbValue::List(..),
-        // Value::Hash(h) => RdbValue::Hash(.. with each field's expiry ..).
+        Value::List(l) => RdbValue::List(l.iter().map(|e| e.to_bytes()).collect()),
+        // hashes: Value::Hash(h) => RdbValue::Hash(.. with each field's expiry ..).
     })
 }
 
@@ -39,8 +39,16 @@ pub fn from_rdb(shared: &Shared, value: RdbValue) -> Result<Value, CommandError>
         RdbValue::Stream(s) => Value::Stream(Box::new(stream_from_rdb(shared, *s)?)),
         // Decoded sets hold no duplicates and are never empty.
         RdbValue::Set(members) => Value::Set(Box::new(Set::restored(members))),
-        // lists, hashes: one arm each here once the types exist.
-        RdbValue::List(_) | RdbValue::Hash(_) => return Err(error::BAD_DATA_FORMAT),
+        // Decoded lists are never empty.
+        RdbValue::List(elems) => {
+            let fill = crate::commands::lists::fill(shared);
+            Value::List(Box::new(List::from_elems(
+                elems.iter().map(|e| &e[..]),
+                fill,
+            )))
+        }
+        // hashes: one arm here once the type exists.
+        RdbValue::Hash(_) => return Err(error::BAD_DATA_FORMAT),
     })
 }
 

@@ -15,7 +15,7 @@
 //! - `random.rs`: ZRANDMEMBER, ZSCAN
 
 mod add;
-mod blocking;
+pub(crate) mod blocking;
 mod random;
 mod range;
 mod remove;
