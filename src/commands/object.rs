@@ -105,7 +105,7 @@ const SHARED_INTEGERS: i64 = 10_000;
 fn int_encoded(entry: &Entry) -> Option<i64> {
     match &entry.value {
         Value::Str(s) if !entry.raw_encoding => parse_i64_opt(s),
-        Value::Str(_) | Value::Stream(_) | Value::ZSet(_) => None,
+        Value::Str(_) | Value::Stream(_) | Value::ZSet(_) | Value::Hash(_) => None,
     }
 }
 
@@ -119,6 +119,7 @@ fn encoding(entry: &Entry, limits: crate::keyspace::zset::Limits) -> &'static st
         Value::Str(_) => "raw",
         Value::Stream(_) => "stream",
         Value::ZSet(z) => z.encoding_name(limits),
+        Value::Hash(h) => h.encoding_name(),
     }
 }
 

@@ -161,6 +161,12 @@ pub struct Config {
     /// Longest member of a sorted set in the small encoding
     /// (`zset-max-listpack-value`).
     pub zset_max_listpack_value: u64,
+    /// Most fields of a hash in the small encoding
+    /// (`hash-max-listpack-entries`).
+    pub hash_max_listpack_entries: u64,
+    /// Longest field or value of a hash in the small encoding
+    /// (`hash-max-listpack-value`).
+    pub hash_max_listpack_value: u64,
     /// Checkpoint automatically when the log has grown by this percentage
     /// of the last checkpoint's size (0 turns it off).
     pub auto_aof_rewrite_percentage: u64,
@@ -210,6 +216,8 @@ impl Default for Config {
             stream_node_max_bytes: 4096,
             zset_max_listpack_entries: 128,
             zset_max_listpack_value: 64,
+            hash_max_listpack_entries: 128,
+            hash_max_listpack_value: 64,
             auto_aof_rewrite_percentage: 100,
             auto_aof_rewrite_min_size: 64 * 1024 * 1024,
             client_output_buffer_limit: OutputBufferLimits::default(),
@@ -236,6 +244,10 @@ pub const PARAMS: &[&str] = &[
     "zset-max-listpack-value",
     "zset-max-ziplist-entries",
     "zset-max-ziplist-value",
+    "hash-max-listpack-entries",
+    "hash-max-listpack-value",
+    "hash-max-ziplist-entries",
+    "hash-max-ziplist-value",
     "port",
     "bind",
     "dir",
@@ -511,6 +523,18 @@ impl Config {
                     .filter(|&n| n <= i64::MAX as u64)
                     .ok_or_else(|| invalid("argument must be a memory value"))?;
             }
+            "hash-max-listpack-entries" | "hash-max-ziplist-entries" => {
+                let n = parse_integer(value)
+                    .ok_or_else(|| invalid("argument couldn't be parsed into an integer"))?;
+                self.hash_max_listpack_entries = u64::try_from(n).map_err(|_| {
+                    invalid("argument must be between 0 and 9223372036854775807 inclusive")
+                })?;
+            }
+            "hash-max-listpack-value" | "hash-max-ziplist-value" => {
+                self.hash_max_listpack_value = parse_memory(value)
+                    .filter(|&n| n <= i64::MAX as u64)
+                    .ok_or_else(|| invalid("argument must be a memory value"))?;
+            }
             "auto-aof-rewrite-percentage" => {
                 self.auto_aof_rewrite_percentage = value
                     .parse()
@@ -575,6 +599,14 @@ impl Config {
         }
     }
 
+    /// The hash small-encoding thresholds.
+    pub fn hash_limits(&self) -> crate::keyspace::hash::Limits {
+        crate::keyspace::hash::Limits {
+            entries: usize::try_from(self.hash_max_listpack_entries).unwrap_or(usize::MAX),
+            value: usize::try_from(self.hash_max_listpack_value).unwrap_or(usize::MAX),
+        }
+    }
+
     /// The text form of a parameter, as CONFIG GET shows it.
     pub fn get(&self, name: &str) -> Option<String> {
         Some(match name {
@@ -613,6 +645,12 @@ impl Config {
             }
             "zset-max-listpack-value" | "zset-max-ziplist-value" => {
                 self.zset_max_listpack_value.to_string()
+            }
+            "hash-max-listpack-entries" | "hash-max-ziplist-entries" => {
+                self.hash_max_listpack_entries.to_string()
+            }
+            "hash-max-listpack-value" | "hash-max-ziplist-value" => {
+                self.hash_max_listpack_value.to_string()
             }
             "auto-aof-rewrite-percentage" => self.auto_aof_rewrite_percentage.to_string(),
             "auto-aof-rewrite-min-size" => self.auto_aof_rewrite_min_size.to_string(),

@@ -7,6 +7,7 @@
 //! transactions correct without each command having to remember it.
 
 pub mod glob;
+pub mod hash;
 mod op;
 mod replay;
 pub mod stream;
@@ -20,6 +21,7 @@ use std::sync::Arc;
 use ahash::AHashMap;
 use bytes::Bytes;
 
+pub use hash::{Hash, HashOp};
 pub use op::Op;
 pub use stream::{Loc, Stream, StreamOp};
 pub use table::KeyTable;
@@ -34,6 +36,8 @@ pub enum Value {
     Stream(Box<Stream>),
     /// A sorted set.
     ZSet(Box<ZSet>),
+    /// A hash.
+    Hash(Box<Hash>),
 }
 
 impl Value {
@@ -43,6 +47,7 @@ impl Value {
             Value::Str(_) => "string",
             Value::Stream(_) => "stream",
             Value::ZSet(_) => "zset",
+            Value::Hash(_) => "hash",
         }
     }
 
@@ -52,6 +57,7 @@ impl Value {
         match self {
             Value::Stream(s) => drop(s.take_ops()),
             Value::ZSet(z) => drop(z.take_ops()),
+            Value::Hash(h) => drop(h.take_ops()),
             Value::Str(_) => {}
         }
     }
@@ -140,6 +146,9 @@ struct DbData {
     table: KeyTable<Entry>,
     /// Keys with a TTL, ordered by expiry time, for the active sweep.
     expires: BTreeSet<(i64, Bytes)>,
+    /// Hashes with field TTLs, by a time at or before their earliest one
+    /// (entries may be stale: the sweep checks the key).
+    field_expires: BTreeSet<(i64, Bytes)>,
 }
 
 /// Counters for INFO stats.
@@ -272,6 +281,66 @@ impl Db {
         self.get_mut_with_deltas(key, now, stats)
     }
 
+    /// Looks a key up for a command that changes the hash stored there
+    /// through [`Hash`]'s methods, which record their own changes for the
+    /// journal (one field, not the whole hash). A command that empties the
+    /// hash must still [`Db::remove`] the key; one that gives a field a TTL
+    /// calls [`Db::note_field_expiry`].
+    pub fn get_hash_mut(
+        &mut self,
+        key: &[u8],
+        now: i64,
+        stats: &mut KeyspaceStats,
+    ) -> Option<&mut Entry> {
+        self.get_mut_with_deltas(key, now, stats)
+    }
+
+    /// Removes the expired fields of the hash at `key` (lazy field
+    /// expiry; every hash command calls it first), deleting the key if no
+    /// field is left. Returns how many fields went.
+    pub fn expire_hash_fields(&mut self, key: &[u8], now: i64, limit: usize) -> usize {
+        let (due, next) = match self.data.table.get(key) {
+            Some(Entry {
+                value: Value::Hash(h),
+                expire_at,
+                ..
+            }) => match h.next_expiry() {
+                Some(at) => (at < now && expire_at.is_none_or(|t| now <= t), at),
+                None => return 0,
+            },
+            _ => return 0,
+        };
+        let stored = self.stored_key(key);
+        if !due {
+            self.data.field_expires.insert((next, stored));
+            return 0;
+        }
+        self.touch(&stored);
+        self.dirty.push(Dirty::Deltas(stored.clone()));
+        let Some(Entry {
+            value: Value::Hash(h),
+            ..
+        }) = self.data.table.get_mut(key)
+        else {
+            return 0;
+        };
+        let removed = h.remove_expired(now, limit);
+        let (empty, next) = (h.is_empty(), h.next_expiry());
+        if empty {
+            self.remove(key);
+        } else if let Some(at) = next {
+            self.data.field_expires.insert((at, stored));
+        }
+        removed
+    }
+
+    /// Notes that a field of the hash at `key` now expires at `at`, for the
+    /// active sweep.
+    pub fn note_field_expiry(&mut self, key: &[u8], at: i64) {
+        let stored = self.stored_key(key);
+        self.data.field_expires.insert((at, stored));
+    }
+
     fn get_mut_with_deltas(
         &mut self,
         key: &[u8],
@@ -315,6 +384,11 @@ impl Db {
         self.changed(key.clone());
         if let Some(at) = entry.expire_at {
             self.data.expires.insert((at, key.clone()));
+        }
+        if let Value::Hash(h) = &entry.value {
+            if let Some(at) = h.next_expiry() {
+                self.data.field_expires.insert((at, key.clone()));
+            }
         }
         let old = self.data.table.insert(key.clone(), entry)?;
         if let Some(at) = old.expire_at {
@@ -418,6 +492,17 @@ impl Db {
             stats.expired_keys += 1;
             removed += 1;
         }
+        // Hash fields whose TTL passed.
+        while removed < limit {
+            let Some((at, key)) = self.data.field_expires.first().cloned() else {
+                break;
+            };
+            if at >= now {
+                break;
+            }
+            self.data.field_expires.remove(&(at, key.clone()));
+            removed += self.expire_hash_fields(&key, now, limit - removed);
+        }
         removed
     }
 
@@ -515,6 +600,14 @@ impl Db {
                                 db: self.index,
                                 key: key.clone(),
                                 ops: zset_ops,
+                            })
+                        }
+                        Value::Hash(hash) => {
+                            let hash_ops = hash.take_ops();
+                            (!hash_ops.is_empty()).then_some(Op::Hash {
+                                db: self.index,
+                                key: key.clone(),
+                                ops: hash_ops,
                             })
                         }
                         Value::Str(_) => None,

@@ -93,6 +93,27 @@ impl Keyspace {
                     }
                 }
             }
+            Op::Hash { db, key, ops } => {
+                let db = check(db, count)?;
+                let mut stats = KeyspaceStats::default();
+                // As for sorted sets: a copy made after the key was deleted
+                // or replaced lacks the hash, and the log replaces it too.
+                if let Some(Entry {
+                    value: Value::Hash(hash),
+                    ..
+                }) = self.dbs[db].get_hash_mut(&key, i64::MIN, &mut stats)
+                {
+                    for op in ops {
+                        hash.apply(op);
+                    }
+                    let (empty, next) = (hash.is_empty(), hash.next_expiry());
+                    if empty {
+                        self.dbs[db].remove(&key);
+                    } else if let Some(at) = next {
+                        self.dbs[db].note_field_expiry(&key, at);
+                    }
+                }
+            }
             Op::SwapDb { a, b } => {
                 let (a, b) = (check(a, count)?, check(b, count)?);
                 self.swap(a, b);

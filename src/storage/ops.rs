@@ -13,10 +13,12 @@
 //!   6 Expire   db u32, key bytes, expire_at i64 (i64::MIN = none)
 //!   7 Stream   db u32, key bytes, stream ops (see `stream_ops`)
 //!   8 ZSet     db u32, key bytes, zset ops (see `zset_ops`)
+//!  10 Hash     db u32, key bytes, hash ops (see `hash_ops`)
 //! value      type u8, then by type:
 //!   1 string   bytes
 //!   2 stream   a whole stream (see `stream_ops`)
 //!   3 zset     a whole sorted set (see `zset_ops`)
+//!   5 hash     a whole hash (see `hash_ops`)
 //! bytes      len u32, then len bytes
 //! ```
 //! All integers are little-endian.
@@ -24,6 +26,10 @@
 use bytes::Bytes;
 
 use super::format::codec::{put_bytes, put_i64, put_u32, Reader};
+use super::hash_ops::{
+    decode_hash, decode_hash_ops, encode_hash, encode_hash_fields, encode_hash_ops,
+    encode_hash_sets,
+};
 use super::stream_ops::{decode_stream, decode_stream_ops, encode_stream, encode_stream_ops};
 use super::zset_ops::{
     decode_zset, decode_zset_ops, encode_zset, encode_zset_ops, encode_zset_pairs, encode_zset_sets,
@@ -38,10 +44,12 @@ const APPEND: u8 = 5;
 const EXPIRE: u8 = 6;
 const STREAM_OPS: u8 = 7;
 const ZSET_OPS: u8 = 8;
+const HASH_OPS: u8 = 10;
 const NO_EXPIRY: i64 = i64::MIN;
 const STRING: u8 = 1;
 const STREAM: u8 = 2;
 const ZSET: u8 = 3;
+const HASH: u8 = 5;
 
 /// Encodes a `Put` of `entry` at `key` without building the op (a
 /// checkpoint writes every key this way, so it never clones a stream).
@@ -64,7 +72,43 @@ pub fn encode_put(out: &mut Vec<u8>, db: u32, key: &[u8], entry: &Entry) {
             out.push(ZSET);
             encode_zset(out, z);
         }
+        Value::Hash(h) => {
+            out.push(HASH);
+            encode_hash(out, h);
+        }
     }
+}
+
+/// Encodes a `Put` of a hash holding just `fields` at `key`: the first
+/// piece of a big hash that a checkpoint copies in pieces.
+pub fn encode_hash_put(
+    out: &mut Vec<u8>,
+    db: u32,
+    key: &[u8],
+    expire_at: Option<i64>,
+    fields: &[(Bytes, Bytes, Option<i64>)],
+) {
+    out.push(PUT);
+    put_u32(out, db);
+    put_bytes(out, key);
+    put_i64(out, expire_at.unwrap_or(NO_EXPIRY));
+    out.push(0);
+    out.push(HASH);
+    encode_hash_fields(out, fields);
+}
+
+/// Encodes a `Hash` op setting each of `fields` at `key`: a later piece of
+/// a hash that a checkpoint copies in pieces.
+pub fn encode_hash_sets_op(
+    out: &mut Vec<u8>,
+    db: u32,
+    key: &[u8],
+    fields: &[(Bytes, Bytes, Option<i64>)],
+) {
+    out.push(HASH_OPS);
+    put_u32(out, db);
+    put_bytes(out, key);
+    encode_hash_sets(out, fields);
 }
 
 /// Encodes a `Put` of a sorted set holding just `pairs` (ascending) at
@@ -116,6 +160,12 @@ pub fn encode_op(out: &mut Vec<u8>, op: &Op) {
             put_bytes(out, key);
             encode_zset_ops(out, ops);
         }
+        Op::Hash { db, key, ops } => {
+            out.push(HASH_OPS);
+            put_u32(out, *db);
+            put_bytes(out, key);
+            encode_hash_ops(out, ops);
+        }
         Op::Del { db, key } => {
             out.push(DEL);
             put_u32(out, *db);
@@ -162,6 +212,7 @@ pub fn decode_op(r: &mut Reader<'_>, now: i64) -> Option<Op> {
                 STRING => Value::Str(bytes(r)?),
                 STREAM => Value::Stream(Box::new(decode_stream(r)?)),
                 ZSET => Value::ZSet(Box::new(decode_zset(r)?)),
+                HASH => Value::Hash(Box::new(decode_hash(r)?)),
                 _ => return None,
             };
             Op::Put {
@@ -189,6 +240,11 @@ pub fn decode_op(r: &mut Reader<'_>, now: i64) -> Option<Op> {
             db: r.u32()?,
             key: bytes(r)?,
             ops: decode_zset_ops(r)?,
+        },
+        HASH_OPS => Op::Hash {
+            db: r.u32()?,
+            key: bytes(r)?,
+            ops: decode_hash_ops(r)?,
         },
         APPEND => Op::Append {
             db: r.u32()?,

@@ -9,7 +9,7 @@
 
 mod counters;
 mod edit;
-mod longdouble;
+pub(crate) mod longdouble;
 
 use bytes::{Bytes, BytesMut};
 
@@ -242,7 +242,7 @@ pub static COMMANDS: &[CommandSpec] = &[
 fn as_str(value: &Value) -> Option<&Bytes> {
     match value {
         Value::Str(s) => Some(s),
-        Value::Stream(_) | Value::ZSet(_) => None,
+        Value::Stream(_) | Value::ZSet(_) | Value::Hash(_) => None,
     }
 }
 
@@ -250,7 +250,7 @@ fn as_str(value: &Value) -> Option<&Bytes> {
 fn as_str_mut(value: &mut Value) -> Option<&mut Bytes> {
     match value {
         Value::Str(s) => Some(s),
-        Value::Stream(_) | Value::ZSet(_) => None,
+        Value::Stream(_) | Value::ZSet(_) | Value::Hash(_) => None,
     }
 }
 
