@@ -13,6 +13,7 @@ pub mod args;
 pub mod client;
 pub mod connection;
 pub mod expire;
+pub mod hashes;
 pub mod introspection;
 pub mod keys;
 pub mod object;
@@ -96,6 +97,7 @@ pub fn families() -> &'static [&'static [CommandSpec]] {
         strings::COMMANDS,
         streams::COMMANDS,
         zsets::COMMANDS,
+        hashes::COMMANDS,
         pubsub::COMMANDS,
         keys::COMMANDS,
         expire::COMMANDS,

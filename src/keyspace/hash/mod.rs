@@ -265,10 +265,12 @@ impl Hash {
         }
     }
 
-    /// Turns to the big encoding now if `fields` more fields (of at most
-    /// `longest` bytes, fields or values) could not stay small.
+    /// Turns to the big encoding now if a command setting `fields` fields
+    /// (of at most `longest` bytes, fields or values) is more than the
+    /// small encoding holds, as Redis sizes a hash by a command's
+    /// arguments before it sets them.
     pub fn reserve(&mut self, fields: usize, longest: usize, limits: Limits) {
-        if self.is_small() && (self.len() + fields > limits.entries || longest > limits.value) {
+        if self.is_small() && (fields > limits.entries || longest > limits.value) {
             self.grow();
         }
     }
