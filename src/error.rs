@@ -455,6 +455,9 @@ pub const HASH_NOT_INTEGER: CommandError =
     CommandError::new_static("ERR hash value is not an integer");
 /// HINCRBYFLOAT on a field whose value is not a float.
 pub const HASH_NOT_FLOAT: CommandError = CommandError::new_static("ERR hash value is not a float");
+/// HINCRBYFLOAT with an infinite increment.
+pub const HASH_INCREMENT_NAN_OR_INF: CommandError =
+    CommandError::new_static("ERR value is NaN or Infinity");
 /// HRANDFIELD with a count whose negation does not fit.
 pub const HRANDFIELD_COUNT_RANGE: CommandError = CommandError::new_static(
     "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807",

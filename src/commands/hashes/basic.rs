@@ -372,14 +372,17 @@ pub(super) fn parse_hincrbyfloat(mut args: Args) -> Result<Box<dyn Execute>, Com
     let field = args.next_arg()?;
     let by = longdouble::parse(&args.next_arg()?).ok_or(error::NOT_FLOAT)?;
     if by == longdouble::Parsed::Infinite {
-        return Err(error::NAN_OR_INF);
+        return Err(INCREMENT_NAN_OR_INF);
     }
     boxed(HIncrByFloat { key, field, by })
 }
 
 /// An addition whose result is NaN or infinite.
-const WOULD_PRODUCE_NAN_OR_INF: CommandError =
-    CommandError::new_static("ERR increment would produce NaN or Infinity");
+const WOULD_PRODUCE_NAN_OR_INF: CommandError = error::NAN_OR_INF;
+
+/// HINCRBYFLOAT's increment is infinite (its text differs from
+/// INCRBYFLOAT's, as in Redis).
+const INCREMENT_NAN_OR_INF: CommandError = error::HASH_INCREMENT_NAN_OR_INF;
 
 impl Execute for HIncrByFloat {
     fn execute(self: Box<Self>, ctx: &mut Ctx<'_>) -> Reply {
