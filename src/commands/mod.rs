@@ -16,6 +16,7 @@ pub mod expire;
 pub mod hashes;
 pub mod introspection;
 pub mod keys;
+pub mod memory_cmd;
 pub mod object;
 pub mod persistence;
 pub mod pubsub;
@@ -102,6 +103,7 @@ pub fn families() -> &'static [&'static [CommandSpec]] {
         keys::COMMANDS,
         expire::COMMANDS,
         object::COMMANDS,
+        memory_cmd::COMMANDS,
         persistence::COMMANDS,
         server::COMMANDS,
         client::COMMANDS,
