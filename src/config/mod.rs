@@ -216,7 +216,7 @@ impl Default for Config {
             stream_node_max_bytes: 4096,
             zset_max_listpack_entries: 128,
             zset_max_listpack_value: 64,
-            hash_max_listpack_entries: 128,
+            hash_max_listpack_entries: 512,
             hash_max_listpack_value: 64,
             auto_aof_rewrite_percentage: 100,
             auto_aof_rewrite_min_size: 64 * 1024 * 1024,

@@ -52,7 +52,7 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            entries: 128,
+            entries: 512,
             value: 64,
         }
     }
