@@ -4,7 +4,7 @@
 //! Hash
 //!   repr   Small(Packed)         fields and values packed in one buffer
 //!                                (OBJECT ENCODING `listpack`/`listpackex`)
-//!          Big(KeyTable<Bytes>)  O(1) lookups, stable slots for HSCAN
+//!          Big(FieldTable)       O(1) lookups, stable slots for HSCAN
 //!                                cursors and random fields (`hashtable`)
 //!   ttls   field -> expiry ms, and (expiry, field) in order  (only when a
 //!          field has a TTL)
@@ -28,6 +28,7 @@
 //! does the same for hashes whose earliest field expiry has passed.
 
 mod packed;
+mod table;
 #[cfg(test)]
 mod tests;
 
@@ -37,8 +38,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use ahash::AHashMap;
 use bytes::Bytes;
 
-use super::table::KeyTable;
 pub use packed::Packed;
+pub use table::FieldTable;
 
 /// The thresholds of the small (`listpack`) encoding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,7 +89,7 @@ pub enum HashOp {
 #[derive(Debug, Clone)]
 enum Repr {
     Small(Packed),
-    Big(KeyTable<Bytes>),
+    Big(FieldTable),
 }
 
 /// Per-field expiry times.
@@ -208,7 +209,7 @@ impl Hash {
     pub fn get(&self, field: &[u8]) -> Option<&[u8]> {
         match &self.repr {
             Repr::Small(p) => p.get(field),
-            Repr::Big(t) => t.get(field).map(|v| &v[..]),
+            Repr::Big(t) => t.get(field),
         }
     }
 
@@ -237,7 +238,7 @@ impl Hash {
     pub fn iter(&self) -> Box<dyn Iterator<Item = (&[u8], &[u8])> + '_> {
         match &self.repr {
             Repr::Small(p) => Box::new(p.iter()),
-            Repr::Big(t) => Box::new(t.iter().map(|(f, v)| (&f[..], &v[..]))),
+            Repr::Big(t) => Box::new(t.iter()),
         }
     }
 
@@ -257,9 +258,9 @@ impl Hash {
 
     fn grow(&mut self) {
         if let Repr::Small(p) = &self.repr {
-            let mut t = KeyTable::default();
+            let mut t = FieldTable::default();
             for (f, v) in p.iter() {
-                t.insert(Bytes::copy_from_slice(f), Bytes::copy_from_slice(v));
+                t.insert(f, v);
             }
             self.repr = Repr::Big(t);
         }
@@ -285,7 +286,7 @@ impl Hash {
         }
         let new = match &mut self.repr {
             Repr::Small(p) => p.set(&field, &value),
-            Repr::Big(t) => t.insert(field.clone(), value).is_none(),
+            Repr::Big(t) => t.insert(&field, &value),
         };
         if at.is_some() || self.ttls.is_some() {
             self.set_ttl_quietly(&field, at);
@@ -304,7 +305,7 @@ impl Hash {
     fn remove_quietly(&mut self, field: &[u8]) -> bool {
         let removed = match &mut self.repr {
             Repr::Small(p) => p.remove(field),
-            Repr::Big(t) => t.remove(field).is_some(),
+            Repr::Big(t) => t.remove(field),
         };
         if removed && self.ttls.is_some() {
             self.set_ttl_quietly(&Bytes::copy_from_slice(field), None);
@@ -392,10 +393,7 @@ impl Hash {
                 }
                 p.iter().nth(pick(p.len()) % p.len())
             }
-            Repr::Big(t) => {
-                let f = t.random_key(pick)?;
-                Some((&f[..], &t.get(f)?[..]))
-            }
+            Repr::Big(t) => t.random(pick),
         }
     }
 
