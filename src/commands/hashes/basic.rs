@@ -22,7 +22,7 @@ struct HSet {
 fn parse_pairs(mut args: Args, name: &str, ok: bool) -> Result<Box<dyn Execute>, CommandError> {
     let key = args.next_arg()?;
     let rest = args.rest();
-    if rest.is_empty() || rest.len() % 2 != 0 {
+    if rest.is_empty() || !rest.len().is_multiple_of(2) {
         return Err(error::wrong_arity(name));
     }
     let mut pairs = Vec::with_capacity(rest.len() / 2);

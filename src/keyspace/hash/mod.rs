@@ -388,7 +388,7 @@ impl Hash {
     pub fn random_field(&self, pick: impl FnOnce(usize) -> usize) -> Option<(&[u8], &[u8])> {
         match &self.repr {
             Repr::Small(p) => {
-                if p.len() == 0 {
+                if p.is_empty() {
                     return None;
                 }
                 p.iter().nth(pick(p.len()) % p.len())

@@ -52,6 +52,11 @@ impl Packed {
         self.len
     }
 
+    /// Whether there is no field.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
     /// Bytes of the buffer (for memory accounting).
     pub fn capacity(&self) -> usize {
         self.buf.capacity()

@@ -75,6 +75,11 @@ impl FieldTable {
         self.len
     }
 
+    /// Whether there is no field.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
     fn entry(&self, slot: u32) -> (&[u8], &[u8]) {
         split(
             self.slots[slot as usize]
