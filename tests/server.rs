@@ -274,6 +274,10 @@ async fn config_get_in_both_protocols() {
         assert_eq!(
             names,
             [
+                "hash-max-listpack-entries",
+                "hash-max-listpack-value",
+                "hash-max-ziplist-entries",
+                "hash-max-ziplist-value",
                 "maxclients",
                 "proto-max-bulk-len",
                 "stream-node-max-bytes",

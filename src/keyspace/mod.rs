@@ -312,7 +312,12 @@ impl Db {
         };
         let stored = self.stored_key(key);
         if !due {
-            self.data.field_expires.insert((next, stored));
+            // Re-filed for the sweep only while it is in the future: a key
+            // whose own TTL passed goes with the key sweep, and filing it
+            // as due would spin the sweep.
+            if next >= now {
+                self.data.field_expires.insert((next, stored));
+            }
             return 0;
         }
         self.touch(&stored);
