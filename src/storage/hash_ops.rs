@@ -194,4 +194,66 @@ mod tests {
         encode_hash(&mut whole, &h);
         assert_eq!(whole, out);
     }
+
+    #[test]
+    fn hash_puts_and_ops_round_trip_through_a_batch() {
+        use crate::keyspace::{Entry, Op, Value};
+        use crate::storage::ops::{
+            decode_batch, encode_batch, encode_hash_put, encode_hash_sets_op,
+        };
+        let mut h = Hash::new();
+        h.insert_with_ttl(
+            Bytes::from_static(b"f"),
+            Bytes::from_static(b"v"),
+            Some(77),
+            Limits::default(),
+        );
+        h.take_ops();
+        let ops = vec![
+            Op::Put {
+                db: 1,
+                key: Bytes::from_static(b"h"),
+                entry: Entry::restored(Value::Hash(Box::new(h)), Some(5), false, 9),
+            },
+            Op::Hash {
+                db: 2,
+                key: Bytes::from_static(b"h"),
+                ops: vec![
+                    HashOp::Del {
+                        field: Bytes::from_static(b"x"),
+                    },
+                    HashOp::Expire {
+                        field: Bytes::from_static(b"f"),
+                        at: None,
+                    },
+                ],
+            },
+        ];
+        let encoded = encode_batch(&ops);
+        assert_eq!(decode_batch(&encoded, 9), Some(ops));
+        // A checkpoint's pieces decode as a Put and Set ops.
+        let fields = vec![(Bytes::from_static(b"a"), Bytes::from_static(b"1"), Some(3))];
+        let mut out = Vec::new();
+        encode_hash_put(&mut out, 0, b"k", None, &fields);
+        encode_hash_sets_op(&mut out, 0, b"k", &fields);
+        let mut r = Reader::new(&out);
+        let put = crate::storage::ops::decode_op(&mut r, 0);
+        let sets = crate::storage::ops::decode_op(&mut r, 0);
+        assert!(r.is_done());
+        assert!(
+            matches!(put, Some(Op::Put { entry, .. }) if matches!(&entry.value, Value::Hash(h) if h.expire_at(b"a") == Some(3)))
+        );
+        assert_eq!(
+            sets,
+            Some(Op::Hash {
+                db: 0,
+                key: Bytes::from_static(b"k"),
+                ops: vec![HashOp::Set {
+                    field: Bytes::from_static(b"a"),
+                    value: Bytes::from_static(b"1"),
+                    expire_at: Some(3),
+                }],
+            })
+        );
+    }
 }

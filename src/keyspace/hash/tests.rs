@@ -87,3 +87,41 @@ fn big_scan_and_random() {
     let (f, v) = h.random_field(|n| n / 2).unwrap();
     assert_eq!(h.get(f), Some(v));
 }
+
+#[test]
+fn the_active_sweep_removes_due_fields_and_journals_them() {
+    use crate::keyspace::{Entry, Keyspace, Op, Value};
+    let limits = Limits::default();
+    let mut ks = Keyspace::new(1);
+    let mut h = Hash::new();
+    h.insert_with_ttl(b("a"), b("1"), Some(10), limits);
+    h.insert_with_ttl(b("b"), b("2"), Some(20), limits);
+    h.take_ops();
+    let mut e = Entry::new(Value::Hash(Box::new(h)), 0);
+    e.last_access = 0;
+    ks.db(0).0.insert(b("k"), e);
+    // A hash whose own key TTL has passed goes with the key sweep.
+    let mut other = Hash::new();
+    other.insert_with_ttl(b("x"), b("1"), Some(3), limits);
+    ks.db(0)
+        .0
+        .insert(b("gone"), Entry::new(Value::Hash(Box::new(other)), 0));
+    ks.db(0).0.set_expire(b"gone", Some(5));
+    ks.take_changes();
+
+    assert_eq!(ks.expire_due(15, 100), 2);
+    let ops = ks.take_changes();
+    assert!(ops.contains(&Op::Hash {
+        db: 0,
+        key: b("k"),
+        ops: vec![HashOp::Del { field: b("a") }],
+    }));
+    assert!(ops.contains(&Op::Del {
+        db: 0,
+        key: b("gone")
+    }));
+    assert_eq!(ks.expire_due(15, 100), 0, "nothing else is due");
+    assert_eq!(ks.expire_due(25, 100), 1);
+    assert_eq!(ks.take_changes(), vec![Op::Del { db: 0, key: b("k") }]);
+    assert!(ks.dbs()[0].is_empty());
+}
