@@ -392,3 +392,45 @@ async fn hgetdel_hgetex_hsetex() {
         assert_eq!(v, vec![None]);
     }
 }
+
+#[tokio::test]
+async fn field_ttls_move_with_rename_copy_and_move() {
+    let srv = TestServer::with_manual_clock().await;
+    let mut con = srv.client().await;
+    let _: i64 = cmd(&mut con, &["HSET", "h", "a", "1", "b", "2"])
+        .await
+        .unwrap();
+    let _: Value = cmd(&mut con, &["HPEXPIRE", "h", "100", "FIELDS", "1", "a"])
+        .await
+        .unwrap();
+    let _: () = cmd(&mut con, &["RENAME", "h", "r"]).await.unwrap();
+    let n: i64 = cmd(&mut con, &["COPY", "r", "c"]).await.unwrap();
+    assert_eq!(n, 1);
+    let _: i64 = cmd(&mut con, &["COPY", "r", "m"]).await.unwrap();
+    let _: i64 = cmd(&mut con, &["MOVE", "m", "1"]).await.unwrap();
+    for key in ["r", "c"] {
+        let r: Value = cmd(&mut con, &["HPTTL", key, "FIELDS", "2", "a", "b"])
+            .await
+            .unwrap();
+        assert_eq!(r, ints(&[100, -1]), "{key}");
+    }
+    // The active sweep finds the renamed and copied hashes too.
+    srv.clock.advance(150);
+    let mut swept = false;
+    for _ in 0..100 {
+        let r: String = cmd(&mut con, &["OBJECT", "ENCODING", "r"]).await.unwrap();
+        let c: String = cmd(&mut con, &["OBJECT", "ENCODING", "c"]).await.unwrap();
+        if r == "listpack" && c == "listpack" {
+            swept = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        swept,
+        "expired fields of renamed/copied hashes were not swept"
+    );
+    let _: () = cmd(&mut con, &["SELECT", "1"]).await.unwrap();
+    let keys: Vec<String> = cmd(&mut con, &["HKEYS", "m"]).await.unwrap();
+    assert_eq!(keys, ["b"]);
+}
