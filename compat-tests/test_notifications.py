@@ -281,3 +281,36 @@ def test_bitmap_events(kind, start_server):
             assert rec.run(*cmd) == expected, cmd
     finally:
         rec.close()
+
+
+def test_hash_events(kind, start_server):
+    rec = Recorder(start_server(kind), "KEA")
+    try:
+        cases = [
+            (("HSET", "h", "f", "v"), ["hset(h)"]),
+            (("HSET", "h", "f", "v"), ["hset(h)"]),
+            (("HSETNX", "h", "g", "v"), ["hset(h)"]),
+            (("HSETNX", "h", "g", "v"), []),
+            (("HMSET", "h", "a", "1"), ["hset(h)"]),
+            (("HINCRBY", "h", "n", "1"), ["hincrby(h)"]),
+            (("HINCRBYFLOAT", "h", "fl", "1.5"), ["hincrbyfloat(h)"]),
+            (("HDEL", "h", "f"), ["hdel(h)"]),
+            (("HDEL", "h", "nosuch"), []),
+            (("HDEL", "h", "g", "a", "n", "fl"), ["hdel(h)", "del(h)"]),
+        ]
+        for cmd, expected in cases:
+            assert rec.run(*cmd) == expected, cmd
+    finally:
+        rec.close()
+
+
+@pytest.mark.sluice_only("hash field expiry is Redis 7.4; the compat Redis is 7.0")
+def test_hash_field_expiry_events(kind, start_server):
+    rec = Recorder(start_server(kind), "KEA")
+    try:
+        assert rec.run("HSET", "h", "a", "1", "b", "2") == ["hset(h)"]
+        rec.run("HPEXPIRE", "h", "1", "FIELDS", "2", "a", "b")
+        time.sleep(0.05)
+        assert rec.run("HGET", "h", "a") == ["hexpired(h)", "del(h)"]
+    finally:
+        rec.close()

@@ -535,3 +535,38 @@ pub const INVALID_IDLETIME: CommandError =
 /// RESTORE … FREQ outside 0..=255.
 pub const INVALID_FREQ: CommandError =
     CommandError::new_static("ERR Invalid FREQ value, must be >= 0 and <= 255");
+
+// --- hashes ---
+
+/// HINCRBY on a field whose value is not an integer.
+pub const HASH_NOT_INTEGER: CommandError =
+    CommandError::new_static("ERR hash value is not an integer");
+/// HINCRBYFLOAT on a field whose value is not a float.
+pub const HASH_NOT_FLOAT: CommandError = CommandError::new_static("ERR hash value is not a float");
+/// HINCRBYFLOAT with an infinite increment.
+pub const HASH_INCREMENT_NAN_OR_INF: CommandError =
+    CommandError::new_static("ERR value is NaN or Infinity");
+/// HRANDFIELD with a count whose negation does not fit.
+pub const HRANDFIELD_COUNT_RANGE: CommandError = CommandError::new_static(
+    "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807",
+);
+/// The FIELDS keyword of the field-expiry commands is missing.
+pub const FIELDS_MISSING: CommandError = CommandError::new_static(
+    "ERR Mandatory argument FIELDS is missing or not at the right position",
+);
+/// HEXPIRE and friends with a bad field count.
+pub const NUMFIELDS_POSITIVE_EXPIRE: CommandError =
+    CommandError::new_static("ERR Parameter `numFields` should be greater than 0");
+/// HTTL, HPERSIST, HGETDEL, HGETEX, HSETEX with a bad field count.
+pub const NUMFIELDS_POSITIVE: CommandError =
+    CommandError::new_static("ERR Number of fields must be a positive integer");
+/// A field count that does not match the fields given.
+pub const NUMFIELDS_MISMATCH: CommandError =
+    CommandError::new_static("ERR The `numfields` parameter must match the number of arguments");
+/// A negative relative field TTL.
+pub const FIELD_EXPIRE_NEGATIVE: CommandError =
+    CommandError::new_static("ERR invalid expire time, must be >= 0");
+/// HSETEX/HGETEX given more than one expiry option, or a condition twice.
+pub const HASH_EXPIRY_OPTIONS: CommandError = CommandError::new_static(
+    "ERR Only one of EX, PX, EXAT, PXAT or KEEPTTL arguments can be specified",
+);

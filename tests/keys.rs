@@ -54,6 +54,7 @@ fn value_in(srv: &TestServer, db: usize, key: &str) -> Option<String> {
             Value::ZSet(z) => format!("<zset of {}>", z.len()),
             Value::Set(s) => format!("<set of {}>", s.len()),
             Value::List(l) => format!("<list of {}>", l.len()),
+            Value::Hash(h) => format!("<hash of {}>", h.len()),
         });
     found
 }

@@ -287,6 +287,10 @@ async fn config_get_in_both_protocols() {
             "set-max-listpack-value",
             "list-max-listpack-size",
             "list-max-ziplist-size",
+            "hash-max-listpack-entries",
+            "hash-max-listpack-value",
+            "hash-max-ziplist-entries",
+            "hash-max-ziplist-value",
         ] {
             assert!(got.contains_key(name), "{name} missing from {got:?}");
         }

@@ -14,9 +14,11 @@ pub mod client;
 pub mod connection;
 pub mod dump;
 pub mod expire;
+pub mod hashes;
 pub mod introspection;
 pub mod keys;
 pub mod lists;
+pub mod memory_cmd;
 pub mod object;
 pub mod persistence;
 pub mod pubsub;
@@ -103,11 +105,13 @@ pub fn families() -> &'static [&'static [CommandSpec]] {
         zsets::COMMANDS,
         sets::COMMANDS,
         lists::COMMANDS,
+        hashes::COMMANDS,
         pubsub::COMMANDS,
         keys::COMMANDS,
         dump::COMMANDS,
         expire::COMMANDS,
         object::COMMANDS,
+        memory_cmd::COMMANDS,
         persistence::COMMANDS,
         server::COMMANDS,
         client::COMMANDS,

@@ -105,7 +105,12 @@ const SHARED_INTEGERS: i64 = 10_000;
 fn int_encoded(entry: &Entry) -> Option<i64> {
     match &entry.value {
         Value::Str(s) if !entry.raw_encoding => parse_i64_opt(s),
-        Value::Str(_) | Value::Stream(_) | Value::ZSet(_) | Value::Set(_) | Value::List(_) => None,
+        Value::Str(_)
+        | Value::Stream(_)
+        | Value::ZSet(_)
+        | Value::Set(_)
+        | Value::List(_)
+        | Value::Hash(_) => None,
     }
 }
 
@@ -125,6 +130,7 @@ fn encoding(
         Value::ZSet(z) => z.encoding_name(limits),
         Value::Set(s) => s.encoding_name(set_limits),
         Value::List(l) => l.encoding_name(),
+        Value::Hash(h) => h.encoding_name(),
     }
 }
 

@@ -204,6 +204,12 @@ pub struct Config {
     /// reports it (Redis's test suite sets it); Sluice's checkpoints are
     /// not driven by it.
     pub save: String,
+    /// Most fields of a hash in the small encoding
+    /// (`hash-max-listpack-entries`).
+    pub hash_max_listpack_entries: u64,
+    /// Longest field or value of a hash in the small encoding
+    /// (`hash-max-listpack-value`).
+    pub hash_max_listpack_value: u64,
     /// Checkpoint automatically when the log has grown by this percentage
     /// of the last checkpoint's size (0 turns it off).
     pub auto_aof_rewrite_percentage: u64,
@@ -265,6 +271,8 @@ impl Default for Config {
             list_max_listpack_size: -2,
             list_compress_depth: 0,
             save: String::new(),
+            hash_max_listpack_entries: 512,
+            hash_max_listpack_value: 64,
             auto_aof_rewrite_percentage: 100,
             auto_aof_rewrite_min_size: 64 * 1024 * 1024,
             client_output_buffer_limit: OutputBufferLimits::default(),
@@ -301,6 +309,10 @@ pub const PARAMS: &[&str] = &[
     "list-max-ziplist-size",
     "list-compress-depth",
     "save",
+    "hash-max-listpack-entries",
+    "hash-max-listpack-value",
+    "hash-max-ziplist-entries",
+    "hash-max-ziplist-value",
     "port",
     "bind",
     "dir",
@@ -624,6 +636,18 @@ impl Config {
                 self.list_compress_depth =
                     integer_in(value, 0, i32::MAX as i64).map_err(|r| invalid(&r))?;
             }
+            "hash-max-listpack-entries" | "hash-max-ziplist-entries" => {
+                let n = parse_integer(value)
+                    .ok_or_else(|| invalid("argument couldn't be parsed into an integer"))?;
+                self.hash_max_listpack_entries = u64::try_from(n).map_err(|_| {
+                    invalid("argument must be between 0 and 9223372036854775807 inclusive")
+                })?;
+            }
+            "hash-max-listpack-value" | "hash-max-ziplist-value" => {
+                self.hash_max_listpack_value = parse_memory(value)
+                    .filter(|&n| n <= i64::MAX as u64)
+                    .ok_or_else(|| invalid("argument must be a memory value"))?;
+            }
             "auto-aof-rewrite-percentage" => {
                 self.auto_aof_rewrite_percentage = value
                     .parse()
@@ -708,6 +732,14 @@ impl Config {
         }
     }
 
+    /// The hash small-encoding thresholds.
+    pub fn hash_limits(&self) -> crate::keyspace::hash::Limits {
+        crate::keyspace::hash::Limits {
+            entries: usize::try_from(self.hash_max_listpack_entries).unwrap_or(usize::MAX),
+            value: usize::try_from(self.hash_max_listpack_value).unwrap_or(usize::MAX),
+        }
+    }
+
     /// The text form of a parameter, as CONFIG GET shows it.
     pub fn get(&self, name: &str) -> Option<String> {
         Some(match name {
@@ -755,6 +787,12 @@ impl Config {
             }
             "list-compress-depth" => self.list_compress_depth.to_string(),
             "save" => self.save.clone(),
+            "hash-max-listpack-entries" | "hash-max-ziplist-entries" => {
+                self.hash_max_listpack_entries.to_string()
+            }
+            "hash-max-listpack-value" | "hash-max-ziplist-value" => {
+                self.hash_max_listpack_value.to_string()
+            }
             "auto-aof-rewrite-percentage" => self.auto_aof_rewrite_percentage.to_string(),
             "auto-aof-rewrite-min-size" => self.auto_aof_rewrite_min_size.to_string(),
             "client-output-buffer-limit" => self.client_output_buffer_limit.render(),

@@ -7,6 +7,8 @@
 //! transactions correct without each command having to remember it.
 
 pub mod glob;
+pub mod hash;
+mod hash_db;
 pub mod list;
 pub mod notify;
 mod op;
@@ -23,6 +25,7 @@ use std::sync::Arc;
 use ahash::AHashMap;
 use bytes::Bytes;
 
+pub use hash::{Hash, HashOp};
 pub use list::{List, ListOp};
 pub use op::Op;
 pub use replay::write_range;
@@ -44,6 +47,8 @@ pub enum Value {
     Set(Box<Set>),
     /// A list.
     List(Box<List>),
+    /// A hash.
+    Hash(Box<Hash>),
 }
 
 impl Value {
@@ -55,6 +60,7 @@ impl Value {
             Value::ZSet(_) => "zset",
             Value::Set(_) => "set",
             Value::List(_) => "list",
+            Value::Hash(_) => "hash",
         }
     }
 
@@ -66,6 +72,7 @@ impl Value {
             Value::ZSet(z) => drop(z.take_ops()),
             Value::Set(s) => drop(s.take_ops()),
             Value::List(l) => l.discard_ops(),
+            Value::Hash(h) => drop(h.take_ops()),
             Value::Str(_) => {}
         }
     }
@@ -161,6 +168,9 @@ struct DbData {
     table: KeyTable<Entry>,
     /// Keys with a TTL, ordered by expiry time, for the active sweep.
     expires: BTreeSet<(i64, Bytes)>,
+    /// Hashes with field TTLs, by a time at or before their earliest one
+    /// (entries may be stale: the sweep checks the key).
+    field_expires: BTreeSet<(i64, Bytes)>,
 }
 
 /// Counters for INFO stats.
@@ -436,6 +446,11 @@ impl Db {
         if let Some(at) = entry.expire_at {
             self.data.expires.insert((at, key.clone()));
         }
+        if let Value::Hash(h) = &entry.value {
+            if let Some(at) = h.next_expiry() {
+                self.data.field_expires.insert((at, key.clone()));
+            }
+        }
         let old = self.data.table.insert(key.clone(), entry)?;
         if let Some(at) = old.expire_at {
             if Some(at) != self.data.table.get(&key).and_then(|e| e.expire_at) {
@@ -538,6 +553,17 @@ impl Db {
             stats.expired_keys += 1;
             self.notify(notify::EXPIRED, "expired", &key);
             removed += 1;
+        }
+        // Hash fields whose TTL passed.
+        while removed < limit {
+            let Some((at, key)) = self.data.field_expires.first().cloned() else {
+                break;
+            };
+            if at >= now {
+                break;
+            }
+            self.data.field_expires.remove(&(at, key.clone()));
+            removed += self.expire_hash_fields(&key, now, limit - removed);
         }
         removed
     }
@@ -663,6 +689,14 @@ impl Db {
                                 key: key.clone(),
                                 base,
                                 ops: list_ops,
+                            })
+                        }
+                        Value::Hash(hash) => {
+                            let hash_ops = hash.take_ops();
+                            (!hash_ops.is_empty()).then_some(Op::Hash {
+                                db: self.index,
+                                key: key.clone(),
+                                ops: hash_ops,
                             })
                         }
                         Value::Str(_) => None,

@@ -2,7 +2,7 @@
 
 use bytes::Bytes;
 
-use super::{Entry, ListOp, SetOp, StreamOp, ZSetOp};
+use super::{Entry, HashOp, ListOp, SetOp, StreamOp, ZSetOp};
 
 /// One change to the keyspace, as the journal records it: a key's final
 /// state after a command, or a database-wide operation.
@@ -64,6 +64,15 @@ pub enum Op {
         key: Bytes,
         /// The changes, in order.
         ops: Vec<ZSetOp>,
+    },
+    /// The hash at `key` in database `db` changed like this.
+    Hash {
+        /// Database number.
+        db: u32,
+        /// The key.
+        key: Bytes,
+        /// The changes, in order.
+        ops: Vec<HashOp>,
     },
     /// The set at `key` in database `db` changed like this.
     Set {

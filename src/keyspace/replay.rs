@@ -161,6 +161,27 @@ impl Keyspace {
                 // too, so the write is skipped (it returns `None`).
                 let _ = self.dbs[db].write_string_range(&key, offset, bytes, 0, &mut stats);
             }
+            Op::Hash { db, key, ops } => {
+                let db = check(db, count)?;
+                let mut stats = KeyspaceStats::default();
+                // As for sorted sets: a copy made after the key was deleted
+                // or replaced lacks the hash, and the log replaces it too.
+                if let Some(Entry {
+                    value: Value::Hash(hash),
+                    ..
+                }) = self.dbs[db].get_hash_mut(&key, i64::MIN, &mut stats)
+                {
+                    for op in ops {
+                        hash.apply(op);
+                    }
+                    let (empty, next) = (hash.is_empty(), hash.next_expiry());
+                    if empty {
+                        self.dbs[db].remove(&key);
+                    } else if let Some(at) = next {
+                        self.dbs[db].note_field_expiry(&key, at);
+                    }
+                }
+            }
             Op::SwapDb { a, b } => {
                 let (a, b) = (check(a, count)?, check(b, count)?);
                 self.swap(a, b);

@@ -171,6 +171,15 @@ impl Encoder {
         );
     }
 
+    /// A map header of `len` pairs: RESP3 `%`, RESP2 a flat array.
+    pub fn map(&mut self, len: usize) {
+        if self.resp3 {
+            int_line(&mut self.out, b'%', len as i64);
+        } else {
+            int_line(&mut self.out, b'*', 2 * len as i64);
+        }
+    }
+
     /// A bulk string.
     pub fn bulk(&mut self, data: &[u8]) {
         bulk(&mut self.out, data);

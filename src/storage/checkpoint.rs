@@ -7,7 +7,8 @@
 //! No value is encoded under the lock in time that grows with its size:
 //! strings and streams are cloned cheaply there and encoded after it, and a
 //! big sorted set is copied in pieces, each under a hold of its own
-//! ([`copy_zset`]).
+//! ([`copy_zset`]), and so are big sets ([`copy_set`]) and hashes
+//! ([`copy_hash`]).
 //! A key changed while the copy runs is copied in whichever state the copy
 //! saw, and the log from the start LSN on has its later changes, so
 //! checkpoint + replay gives the exact state. That holds because every
@@ -36,7 +37,8 @@ use super::format::{
 use super::io::{Disk, LogFile};
 use super::journal::Journal;
 use super::ops::{
-    encode_put, encode_set_adds_op, encode_set_put, encode_zset_put, encode_zset_sets_op,
+    encode_hash_put, encode_hash_sets_op, encode_put, encode_set_adds_op, encode_set_put,
+    encode_zset_put, encode_zset_sets_op,
 };
 use super::recovery::decode_entry;
 use super::StorageError;
@@ -143,6 +145,16 @@ impl Hold {
                 big.push((key.clone(), set.id(), BigKind::Set));
                 self.work += 1;
             }
+            // A hash's fields stay in their table slots, so its pieces
+            // resume at a slot cursor (see `copy_hash`).
+            Value::Hash(h) if h.len() <= ZSET_PIECE => {
+                copy_now(key, entry);
+                self.work += h.len();
+            }
+            Value::Hash(h) => {
+                big.push((key.clone(), h.id(), BigKind::Hash));
+                self.work += 1;
+            }
         }
     }
 
@@ -158,9 +170,11 @@ enum BigKind {
     ZSet,
     /// A set ([`copy_set`]).
     Set,
+    /// A hash ([`copy_hash`]).
+    Hash,
 }
 
-/// A big sorted set (or set) to copy in pieces: the one with identity `id` at `key`
+/// A big sorted set (or set, or hash) to copy in pieces: the one with identity `id` at `key`
 /// in database `db`.
 struct Piece<'a, F> {
     keyspace: &'a Mutex<Keyspace>,
@@ -328,6 +342,92 @@ fn copy_set<F: Fn() -> i64>(
     }
 }
 
+/// Copies a big hash [`ZSET_PIECE`] table slots at a time, each piece
+/// under a short hold of the lock, like [`copy_zset`]: the first piece as
+/// a `Put` of a hash of just those fields (with the key's expiry), the
+/// next ones as `Hash` ops setting theirs (with their field expiries).
+///
+/// A piece resumes at the next table slot: a field's slot never changes
+/// while it exists, so a field nobody touches is copied exactly once, and
+/// every field that is touched meanwhile has a final-state op in the log
+/// after the checkpoint's LSN. A hash in the small encoding is copied in
+/// one piece. If the key no longer holds this hash the copy stops, as for
+/// sorted sets.
+fn copy_hash<F: Fn() -> i64>(
+    piece: &Piece<'_, F>,
+    file: &dyn LogFile,
+    chunk: &mut Vec<u8>,
+    op: &mut Vec<u8>,
+) -> std::io::Result<ZSetCopy> {
+    let db = piece.db as u32;
+    let mut cursor = 0usize;
+    let mut first = true;
+    let mut fields: Vec<(Bytes, Bytes, Option<i64>)> = Vec::with_capacity(ZSET_PIECE);
+    loop {
+        fields.clear();
+        let (expire_at, next) = {
+            let mut ks = piece.keyspace.lock().expect("keyspace lock");
+            if ks.swaps() != piece.swaps {
+                return Ok(ZSetCopy::SwapSeen);
+            }
+            let at = (piece.now)();
+            let (d, _) = ks.db(piece.db);
+            let entry = match d.table().get(piece.key) {
+                Some(e) if e.expire_at().is_none_or(|t| at <= t) => e,
+                _ => {
+                    return Ok(if first {
+                        ZSetCopy::Gone
+                    } else {
+                        ZSetCopy::Written
+                    })
+                }
+            };
+            let Value::Hash(h) = &entry.value else {
+                return Ok(if first {
+                    ZSetCopy::Gone
+                } else {
+                    ZSetCopy::Written
+                });
+            };
+            if h.id() != piece.id {
+                return Ok(if first {
+                    ZSetCopy::Gone
+                } else {
+                    ZSetCopy::Written
+                });
+            }
+            let next = h.scan(cursor, ZSET_PIECE, |f, v| {
+                fields.push((
+                    Bytes::copy_from_slice(f),
+                    Bytes::copy_from_slice(v),
+                    h.expire_at(f),
+                ));
+            });
+            (entry.expire_at(), next)
+        };
+        if !fields.is_empty() {
+            op.clear();
+            if first {
+                encode_hash_put(op, db, piece.key, expire_at, &fields);
+            } else {
+                encode_hash_sets_op(op, db, piece.key, &fields);
+            }
+            chunk.clear();
+            encode_record(chunk, RecordType::CheckpointEntry, op);
+            file.append(chunk)?;
+            first = false;
+        }
+        if next == 0 {
+            return Ok(if first {
+                ZSetCopy::Gone
+            } else {
+                ZSetCopy::Written
+            });
+        }
+        cursor = next;
+    }
+}
+
 /// Writes a checkpoint of `keyspace` and deletes what it makes dead.
 pub fn write(
     keyspace: &Mutex<Keyspace>,
@@ -417,6 +517,7 @@ pub fn write(
                     let copied = match kind {
                         BigKind::ZSet => copy_zset(&piece, &*file, &mut chunk, &mut op),
                         BigKind::Set => copy_set(&piece, &*file, &mut chunk, &mut op),
+                        BigKind::Hash => copy_hash(&piece, &*file, &mut chunk, &mut op),
                     };
                     match copied.map_err(io)? {
                         ZSetCopy::Written => keys += 1,
@@ -579,6 +680,21 @@ pub fn load(
                         });
                         if !continues {
                             return Err(corrupt(offset, "set piece without its set".into()));
+                        }
+                    }
+                    // A later piece of a big hash, likewise.
+                    Op::Hash { db, key, .. } => {
+                        let continues = keyspace.dbs().get(*db as usize).is_some_and(|d| {
+                            matches!(
+                                d.table().get(key),
+                                Some(Entry {
+                                    value: Value::Hash(_),
+                                    ..
+                                })
+                            )
+                        });
+                        if !continues {
+                            return Err(corrupt(offset, "hash piece without its hash".into()));
                         }
                     }
                     _ => return Err(corrupt(offset, "unexpected op in a checkpoint".into())),

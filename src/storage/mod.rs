@@ -22,11 +22,14 @@
 
 pub mod checkpoint;
 #[cfg(test)]
+mod checkpoint_hash_tests;
+#[cfg(test)]
 mod checkpoint_list_tests;
 #[cfg(test)]
 mod checkpoint_tests;
 pub mod compact;
 pub mod format;
+pub mod hash_ops;
 pub mod io;
 pub mod journal;
 pub mod list_ops;

@@ -12,7 +12,7 @@ pub mod bits;
 mod counters;
 mod edit;
 pub mod lcs;
-mod longdouble;
+pub(crate) mod longdouble;
 
 use bytes::{Bytes, BytesMut};
 
@@ -245,7 +245,7 @@ pub static COMMANDS: &[CommandSpec] = &[
 fn as_str(value: &Value) -> Option<&Bytes> {
     match value {
         Value::Str(s) => Some(s),
-        Value::Stream(_) | Value::ZSet(_) | Value::Set(_) | Value::List(_) => None,
+        Value::Stream(_) | Value::ZSet(_) | Value::Set(_) | Value::List(_) | Value::Hash(_) => None,
     }
 }
 
@@ -253,7 +253,7 @@ fn as_str(value: &Value) -> Option<&Bytes> {
 fn as_str_mut(value: &mut Value) -> Option<&mut Bytes> {
     match value {
         Value::Str(s) => Some(s),
-        Value::Stream(_) | Value::ZSet(_) | Value::Set(_) | Value::List(_) => None,
+        Value::Stream(_) | Value::ZSet(_) | Value::Set(_) | Value::List(_) | Value::Hash(_) => None,
     }
 }
 
