@@ -128,6 +128,30 @@ pub fn keys(entry: &TableEntry, words: &[Bytes]) -> Vec<(usize, Access)> {
             out.extend(with(2..words.len(), READ));
             out
         }
+        // SORT reads its key and writes its STORE destination (the last
+        // one counts, as in Redis); BY and GET patterns are checked by SORT
+        // itself: they need every key.
+        "sort" | "sort_ro" => {
+            let mut out = vec![(1, READ)];
+            let mut store = None;
+            let mut i = 2;
+            while i < words.len() {
+                if is(&words[i], "limit") {
+                    i += 3;
+                    continue;
+                }
+                if is(&words[i], "store") && i + 1 < words.len() {
+                    store = Some(i + 1);
+                }
+                if ["by", "get", "store"].iter().any(|k| is(&words[i], k)) {
+                    i += 2;
+                } else {
+                    i += 1;
+                }
+            }
+            out.extend(store.map(|i| (i, WRITE)));
+            out
+        }
         "bitop" => {
             let mut out = vec![(2, WRITE)];
             out.extend(with(3..words.len(), READ));

@@ -24,6 +24,7 @@ pub mod persistence;
 pub mod pubsub;
 pub mod server;
 pub mod sets;
+pub mod sort;
 pub mod streams;
 pub mod strings;
 pub mod table;
@@ -108,6 +109,7 @@ pub fn families() -> &'static [&'static [CommandSpec]] {
         hashes::COMMANDS,
         pubsub::COMMANDS,
         keys::COMMANDS,
+        sort::COMMANDS,
         dump::COMMANDS,
         expire::COMMANDS,
         object::COMMANDS,
