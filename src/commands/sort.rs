@@ -174,7 +174,7 @@ fn elements(
     };
     Ok(Some(match &entry.value {
         Value::List(l) => (l.iter().map(|e| e.to_bytes()).collect(), false),
-        Value::Set(s) => (s.iter().cloned().collect(), false),
+        Value::Set(s) => (s.iter().map(Bytes::copy_from_slice).collect(), false),
         Value::ZSet(z) => (z.iter().map(|(m, _)| m.clone()).collect(), true),
         _ => return Err(error::WRONGTYPE),
     }))

@@ -319,7 +319,9 @@ fn copy_set<F: Fn() -> i64>(
             if set.id() != piece.id {
                 return stopped(first);
             }
-            let next = set.scan(cursor, ZSET_PIECE, |m| members.push(m.clone()));
+            let next = set.scan(cursor, ZSET_PIECE, |m| {
+                members.push(Bytes::copy_from_slice(m))
+            });
             (entry.expire_at(), next)
         };
         // A piece that met only holes adds nothing.

@@ -18,7 +18,7 @@ pub fn to_rdb(shared: &Shared, value: &Value) -> Result<RdbValue, CommandError> 
         Value::Str(s) => RdbValue::Str(s.clone()),
         Value::ZSet(z) => RdbValue::ZSet(z.members().map(|(m, s)| (m.clone(), s)).collect()),
         Value::Stream(s) => RdbValue::Stream(Box::new(stream_to_rdb(shared, s)?)),
-        Value::Set(s) => RdbValue::Set(s.iter().cloned().collect()),
+        Value::Set(s) => RdbValue::Set(s.iter().map(Bytes::copy_from_slice).collect()),
         Value::List(l) => RdbValue::List(l.iter().map(|e| e.to_bytes()).collect()),
         Value::Hash(h) => RdbValue::Hash(
             h.iter()

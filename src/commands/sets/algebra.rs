@@ -141,7 +141,7 @@ fn lookup<'a>(
 }
 
 /// The members common to all `sets`, up to `limit` of them (0: all).
-fn intersect<'a>(sets: &[Option<&'a Set>], limit: usize) -> Vec<&'a Bytes> {
+fn intersect<'a>(sets: &[Option<&'a Set>], limit: usize) -> Vec<&'a [u8]> {
     let Some(mut sets) = sets.iter().copied().collect::<Option<Vec<&Set>>>() else {
         return Vec::new();
     };
@@ -160,7 +160,7 @@ fn intersect<'a>(sets: &[Option<&'a Set>], limit: usize) -> Vec<&'a Bytes> {
 }
 
 /// The members of any of `sets`, each once.
-fn unite<'a>(sets: &[Option<&'a Set>]) -> Vec<&'a Bytes> {
+fn unite<'a>(sets: &[Option<&'a Set>]) -> Vec<&'a [u8]> {
     let mut seen: AHashSet<&[u8]> = AHashSet::new();
     let mut out = Vec::new();
     for set in sets.iter().flatten() {
@@ -174,7 +174,7 @@ fn unite<'a>(sets: &[Option<&'a Set>]) -> Vec<&'a Bytes> {
 }
 
 /// The members of the first of `sets` in none of the others.
-fn subtract<'a>(sets: &[Option<&'a Set>]) -> Vec<&'a Bytes> {
+fn subtract<'a>(sets: &[Option<&'a Set>]) -> Vec<&'a [u8]> {
     let Some(Some(first)) = sets.first() else {
         return Vec::new();
     };
@@ -208,7 +208,7 @@ impl Execute for SetAlgebra {
             Output::Card(_) => Reply::Int(result.len() as i64),
             Output::Reply => set_reply(result.into_iter(), resp3),
             Output::Store(dest) => {
-                let owned: Vec<Bytes> = result.into_iter().cloned().collect();
+                let owned: Vec<Bytes> = result.into_iter().map(Bytes::copy_from_slice).collect();
                 let mut set = Set::new();
                 for m in owned {
                     set.insert_quietly(m, limits);

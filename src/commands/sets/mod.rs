@@ -293,22 +293,22 @@ fn store(db: &mut Db, key: Bytes, set: Set, now: i64, event: &'static str) {
 
 /// Members as a RESP3 set (an array in RESP2), encoded straight from the
 /// set for the connection's protocol.
-fn set_reply<'a>(members: impl ExactSizeIterator<Item = &'a Bytes>, resp3: bool) -> Reply {
+fn set_reply<M: AsRef<[u8]>>(members: impl ExactSizeIterator<Item = M>, resp3: bool) -> Reply {
     encoded(members, resp3, true)
 }
 
 /// Members as an array in both protocols.
-fn array_reply<'a>(members: impl ExactSizeIterator<Item = &'a Bytes>, resp3: bool) -> Reply {
+fn array_reply<M: AsRef<[u8]>>(members: impl ExactSizeIterator<Item = M>, resp3: bool) -> Reply {
     encoded(members, resp3, false)
 }
 
-fn encoded<'a>(
-    members: impl ExactSizeIterator<Item = &'a Bytes>,
+fn encoded<M: AsRef<[u8]>>(
+    members: impl ExactSizeIterator<Item = M>,
     resp3: bool,
     as_set: bool,
 ) -> Reply {
-    let members: Vec<&Bytes> = members.collect();
-    let room = members.iter().map(|m| m.len() + 16).sum::<usize>() + 16;
+    let members: Vec<M> = members.collect();
+    let room = members.iter().map(|m| m.as_ref().len() + 16).sum::<usize>() + 16;
     let mut out = Encoder::with_capacity(resp3, room);
     if as_set {
         out.set(members.len());
@@ -316,7 +316,7 @@ fn encoded<'a>(
         out.array(members.len());
     }
     for m in members {
-        out.bulk(m);
+        out.bulk(m.as_ref());
     }
     out.finish()
 }

@@ -54,7 +54,7 @@ impl Execute for SPop {
             let Ok(Some(set)) = set_mut(db, &self.key, now, stats) else {
                 return Reply::Null;
             };
-            let Some(member) = set.random_member(pick).cloned() else {
+            let Some(member) = set.random_member(pick).map(Bytes::copy_from_slice) else {
                 return Reply::Null;
             };
             set.remove(&member);
@@ -81,7 +81,7 @@ impl Execute for SPop {
         };
         let mut popped = Vec::with_capacity(count as usize);
         for _ in 0..count {
-            let Some(member) = set.random_member(pick).cloned() else {
+            let Some(member) = set.random_member(pick).map(Bytes::copy_from_slice) else {
                 break;
             };
             set.remove(&member);
@@ -119,10 +119,10 @@ pub(super) fn parse_srandmember(mut args: Args) -> Result<Box<dyn Execute>, Comm
 }
 
 /// `n` distinct members of `set` (`n` below its size), in no set order.
-fn distinct(set: &Set, n: usize) -> Vec<&Bytes> {
+fn distinct(set: &Set, n: usize) -> Vec<&[u8]> {
     if n * 3 > set.len() {
         // Many of them: shuffle the first `n` of all members into place.
-        let mut all: Vec<&Bytes> = set.iter().collect();
+        let mut all: Vec<&[u8]> = set.iter().collect();
         for i in 0..n {
             let j = i + pick(all.len() - i);
             all.swap(i, j);
@@ -172,7 +172,7 @@ impl Execute for SRandMember {
         };
         let Some(count) = self.count else {
             return match set.and_then(|s| s.random_member(pick)) {
-                Some(m) => Reply::Bulk(m.clone()),
+                Some(m) => Reply::Bulk(Bytes::copy_from_slice(m)),
                 None => Reply::Null,
             };
         };
@@ -187,10 +187,10 @@ impl Execute for SRandMember {
             if estimate > limit {
                 return error::reply_too_large("SRANDMEMBER", estimate, limit).into();
             }
-            let picked: Vec<&Bytes> = (0..n).filter_map(|_| set.random_member(pick)).collect();
+            let picked: Vec<&[u8]> = (0..n).filter_map(|_| set.random_member(pick)).collect();
             return array_reply(picked.into_iter(), resp3);
         }
-        let picked: Vec<&Bytes> = if n >= set.len() {
+        let picked: Vec<&[u8]> = if n >= set.len() {
             set.iter().collect()
         } else {
             distinct(set, n)
@@ -255,9 +255,9 @@ impl Execute for SScan {
             Err(e) => return e.into(),
         };
         let mut found = Vec::new();
-        let mut visit = |member: &Bytes| {
+        let mut visit = |member: &[u8]| {
             if pattern.as_ref().is_none_or(|p| glob::matches(p, member)) {
-                found.push(Reply::Bulk(member.clone()));
+                found.push(Reply::Bulk(Bytes::copy_from_slice(member)));
             }
         };
         // A small set (intset, listpack) comes back whole with cursor 0,

@@ -292,7 +292,7 @@ impl Execute for ZSetOps {
                     value: Value::Set(set),
                     ..
                 }) => Some(ZSet::from_pairs(
-                    set.iter().map(|m| (m.clone(), 1.0)),
+                    set.iter().map(|m| (Bytes::copy_from_slice(m), 1.0)),
                     limits,
                 )),
                 _ => None,

@@ -2,7 +2,8 @@
 //! never move, for HSCAN cursors and random fields.
 //!
 //! ```text
-//! pages    Vec<Page>        64 KiB buffers the entries are appended to
+//! pages    Vec<Page>        buffers of up to 64 KiB (each starts at 64
+//!                           bytes and doubles) the entries are appended to
 //! entry    slot u32 LE, field-len varint, field, value-len varint, value
 //! slots    Vec<Loc>         (page u32, offset u32) of each field's entry;
 //!                           a slot number is an HSCAN cursor
@@ -29,6 +30,8 @@ const EMPTY: u32 = u32::MAX;
 const TOMB: u32 = u32::MAX - 1;
 /// Bytes per page (an entry longer than this gets a page of its own).
 const PAGE: usize = 64 * 1024;
+/// Bytes a new page starts with; it doubles up to [`PAGE`] as it fills.
+const FIRST_PAGE: usize = 64;
 
 fn hasher() -> &'static ahash::RandomState {
     static STATE: OnceLock<ahash::RandomState> = OnceLock::new();
@@ -170,9 +173,20 @@ impl FieldTable {
             .pages
             .get(self.tail as usize)
             .is_some_and(|p| p.data.capacity() - p.data.len() >= len);
-        if !fits {
+        // A young tail page grows (doubling, up to a page) before a new one
+        // starts, so a small table holds bytes in proportion to its size.
+        let grows = !fits
+            && self
+                .pages
+                .get(self.tail as usize)
+                .is_some_and(|p| p.data.len() + len <= PAGE);
+        if grows {
+            let data = &mut self.pages[self.tail as usize].data;
+            let want = (data.capacity() * 2).max(data.len() + len).min(PAGE);
+            data.reserve_exact(want - data.len());
+        } else if !fits {
             let page = Page {
-                data: Vec::with_capacity(len.max(PAGE)),
+                data: Vec::with_capacity(len.max(FIRST_PAGE)),
                 dead: 0,
             };
             self.tail = match self.free_pages.pop() {

@@ -2,8 +2,11 @@
 //!
 //! ```text
 //! Set
-//!   members: KeyTable<()>     O(1) membership, stable SSCAN cursors,
-//!                             random members (SPOP, SRANDMEMBER)
+//!   members: FieldTable       the hash's big table with empty values:
+//!                             O(1) membership, stable SSCAN cursors,
+//!                             random members (SPOP, SRANDMEMBER), and
+//!                             members packed in pages (no allocation of
+//!                             their own: ~35 bytes a small member)
 //!   encoding                  what OBJECT ENCODING reports
 //!   ops: Vec<SetOp>           changes not yet journaled
 //! ```
@@ -36,7 +39,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
 
-use super::table::KeyTable;
+use super::hash::FieldTable;
 
 /// The thresholds of the small encodings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,7 +92,8 @@ pub enum SetOp {
 
 /// A set.
 pub struct Set {
-    members: KeyTable<()>,
+    /// Members as fields with empty values: no allocation per member.
+    members: FieldTable,
     encoding: Encoding,
     ops: Vec<SetOp>,
     /// Which set this is (see [`Set::id`]).
@@ -127,7 +131,7 @@ impl std::fmt::Debug for Set {
 impl PartialEq for Set {
     /// Same members (encodings and pending ops aside).
     fn eq(&self, other: &Self) -> bool {
-        self.len() == other.len() && self.members.iter().all(|(m, _)| other.contains(m))
+        self.len() == other.len() && self.iter().all(|m| other.contains(m))
     }
 }
 
@@ -150,7 +154,7 @@ impl Set {
             Encoding::Hashtable
         };
         Set {
-            members: KeyTable::default(),
+            members: FieldTable::default(),
             encoding,
             ops: Vec::new(),
             id: fresh_id(),
@@ -161,7 +165,7 @@ impl Set {
     /// results, as in Redis).
     pub fn new() -> Self {
         Set {
-            members: KeyTable::default(),
+            members: FieldTable::default(),
             encoding: Encoding::Intset,
             ops: Vec::new(),
             id: fresh_id(),
@@ -172,7 +176,7 @@ impl Set {
     pub fn restored(members: impl IntoIterator<Item = Bytes>) -> Self {
         let mut s = Set::new();
         for m in members {
-            s.members.insert(m, ());
+            s.members.insert(&m, b"");
         }
         s.encoding = Encoding::Unsettled;
         s
@@ -205,7 +209,7 @@ impl Set {
             return false;
         }
         self.grow_encoding(&member, limits);
-        self.members.insert(member.clone(), ());
+        self.members.insert(&member, b"");
         self.ops.push(SetOp::Add { member });
         true
     }
@@ -217,18 +221,19 @@ impl Set {
             return false;
         }
         self.grow_encoding(&member, limits);
-        self.members.insert(member, ());
+        self.members.insert(&member, b"");
         true
     }
 
     /// Removes `member`; true if it was there.
     pub fn remove(&mut self, member: &[u8]) -> bool {
-        match self.members.remove(member) {
-            Some((stored, ())) => {
-                self.ops.push(SetOp::Rem { member: stored });
-                true
-            }
-            None => false,
+        if self.members.remove(member) {
+            self.ops.push(SetOp::Rem {
+                member: Bytes::copy_from_slice(member),
+            });
+            true
+        } else {
+            false
         }
     }
 
@@ -245,10 +250,7 @@ impl Set {
             Encoding::Intset => {
                 let fits = after <= limits.listpack_entries
                     && member.len() <= limits.listpack_value
-                    && self
-                        .members
-                        .iter()
-                        .all(|(m, _)| m.len() <= limits.listpack_value);
+                    && self.iter().all(|m| m.len() <= limits.listpack_value);
                 self.encoding = if fits {
                     Encoding::Listpack
                 } else {
@@ -269,13 +271,10 @@ impl Set {
             return self.encoding;
         }
         let n = self.len();
-        if n <= limits.intset_entries && self.members.iter().all(|(m, _)| is_integer(m)) {
+        if n <= limits.intset_entries && self.iter().all(is_integer) {
             Encoding::Intset
         } else if n <= limits.listpack_entries
-            && self
-                .members
-                .iter()
-                .all(|(m, _)| m.len() <= limits.listpack_value)
+            && self.iter().all(|m| m.len() <= limits.listpack_value)
         {
             Encoding::Listpack
         } else {
@@ -317,14 +316,14 @@ impl Set {
     }
 
     /// Every member, in table order.
-    pub fn iter(&self) -> impl Iterator<Item = &Bytes> {
+    pub fn iter(&self) -> impl Iterator<Item = &[u8]> {
         self.members.iter().map(|(m, _)| m)
     }
 
     /// Every member in the order Redis lists them: ascending numerically
     /// for an `intset`, table order otherwise.
-    pub fn listed(&self, limits: Limits) -> Vec<&Bytes> {
-        let mut all: Vec<&Bytes> = self.iter().collect();
+    pub fn listed(&self, limits: Limits) -> Vec<&[u8]> {
+        let mut all: Vec<&[u8]> = self.iter().collect();
         if self.judged(limits) == Encoding::Intset {
             all.sort_by_key(|m| crate::commands::args::parse_i64_opt(m).unwrap_or(0));
         }
@@ -334,13 +333,13 @@ impl Set {
     /// Visits up to `budget` slots from `cursor` (an SSCAN cursor: members
     /// present for the whole scan are visited exactly once). Returns the
     /// next cursor, 0 at the end.
-    pub fn scan(&self, cursor: usize, budget: usize, mut visit: impl FnMut(&Bytes)) -> usize {
+    pub fn scan(&self, cursor: usize, budget: usize, mut visit: impl FnMut(&[u8])) -> usize {
         self.members.scan(cursor, budget, |m, _| visit(m))
     }
 
     /// A member chosen by `pick(slot_count)`.
-    pub fn random_member(&self, pick: impl FnOnce(usize) -> usize) -> Option<&Bytes> {
-        self.members.random_key(pick)
+    pub fn random_member(&self, pick: impl FnOnce(usize) -> usize) -> Option<&[u8]> {
+        self.members.random(pick).map(|(m, _)| m)
     }
 
     /// Takes the changes recorded since the last call.
@@ -354,7 +353,7 @@ impl Set {
         match op {
             SetOp::Add { member } => {
                 if !self.contains(&member) {
-                    self.members.insert(member, ());
+                    self.members.insert(&member, b"");
                     // Judge the encoding afresh once replay is over.
                     self.encoding = Encoding::Unsettled;
                 }
