@@ -90,6 +90,6 @@ fn intsets_list_in_numeric_order() {
     for m in ["10", "-3", "2"] {
         s.insert(b(m), l);
     }
-    let listed: Vec<&[u8]> = s.listed(l).into_iter().map(|m| &m[..]).collect();
+    let listed: Vec<&[u8]> = s.listed(l);
     assert_eq!(listed, vec![&b"-3"[..], b"2", b"10"]);
 }
