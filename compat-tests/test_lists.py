@@ -182,6 +182,9 @@ def test_object_encoding(r):
     assert r.object("encoding", "l") == b"listpack"
     r.rpush("big", *["x" * 100] * 100)
     assert r.object("encoding", "big") == b"quicklist"
+    # One element bigger than a listpack node makes a quicklist too (7.2+).
+    r.lpush("one", "x" * 8192)
+    assert r.object("encoding", "one") == b"quicklist"
 
 
 def test_blocking_pop_served_by_push(r):

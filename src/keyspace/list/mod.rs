@@ -344,7 +344,15 @@ impl List {
             }
         }
         self.len += 1;
-        if self.chunks.len() > 1 {
+        // One element too big for a listpack makes a quicklist too, as in
+        // Redis (its single node holds more than the fill allows).
+        let end = if front {
+            self.chunks.front()
+        } else {
+            self.chunks.back()
+        };
+        let oversized = end.is_some_and(|c| fill.exceeds(c.lp as usize, c.count as usize));
+        if self.chunks.len() > 1 || oversized {
             self.quicklist = true;
         }
     }
@@ -464,10 +472,13 @@ impl List {
         let old = self.chunks[ci].count as usize;
         self.len = self.len - old + elems.len();
         self.chunks.remove(ci);
+        let oversized = pieces
+            .iter()
+            .any(|c| fill.exceeds(c.lp as usize, c.count as usize));
         for (i, p) in pieces.into_iter().enumerate() {
             self.chunks.insert(ci + i, p);
         }
-        if self.chunks.len() > 1 {
+        if self.chunks.len() > 1 || oversized {
             self.quicklist = true;
         }
     }
