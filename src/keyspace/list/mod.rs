@@ -485,7 +485,18 @@ impl List {
 
     /// Sets the element at `index` (< len).
     pub fn set(&mut self, index: usize, elem: Bytes, fill: Fill) {
+        // As Redis 7.2: LSET first judges a listpack as if the value were
+        // added (one more element), then shrinks back if the list is small.
+        if !self.quicklist {
+            if let Some(c) = self.chunks.front() {
+                let (lp, count) = (c.lp as usize, c.count as usize);
+                if fill.exceeds(lp + listpack_len(&elem), count + 1) {
+                    self.quicklist = true;
+                }
+            }
+        }
         self.set_quiet(index, &elem, fill);
+        self.settle_shrunk(fill);
         self.record(ListOp::Set {
             index: index as u64,
             elem,
