@@ -161,6 +161,11 @@ pub struct Db {
     notify_flags: u16,
     /// Keyspace events raised and not yet published.
     events: Vec<notify::Event>,
+    /// Commands that changed this database since
+    /// [`Keyspace::take_change_count`] (INFO's `rdb_changes_since_last_save`).
+    changes: u64,
+    /// How much of `dirty` has been counted in `changes`.
+    counted: usize,
 }
 
 #[derive(Debug, Default)]
@@ -594,6 +599,8 @@ impl Db {
     /// each key's final state (a put or a delete), and a flush where the
     /// database was emptied.
     fn drain_changes(&mut self, ops: &mut Vec<Op>, appends_as_puts: bool) {
+        self.end_command();
+        self.counted = 0;
         if self.dirty.is_empty() {
             return;
         }
@@ -738,6 +745,18 @@ impl Db {
             }
         }
         self.dirty = dirty;
+    }
+
+    /// Counts the command that just ran in `changes` if it changed
+    /// anything in this database. Redis counts some commands by element
+    /// (LPUSH of three elements is 3, MSET of two keys 2); Sluice counts one
+    /// per command, which is what a "changed since the last save" check
+    /// needs.
+    fn end_command(&mut self) {
+        if self.dirty.len() > self.counted {
+            self.changes += 1;
+        }
+        self.counted = self.dirty.len();
     }
 
     /// Marks or unmarks `key` as waited on by blocked clients.
@@ -913,6 +932,24 @@ impl Keyspace {
     /// The flags set by [`Keyspace::set_notify_flags`].
     pub fn notify_flags(&self) -> u16 {
         self.dbs.first().map_or(0, |db| db.notify_flags)
+    }
+
+    /// Ends one command for the change count (the dispatcher calls it after
+    /// each command, and the blocking registry after each client it
+    /// serves).
+    pub fn end_command(&mut self) {
+        for db in &mut self.dbs {
+            db.end_command();
+        }
+    }
+
+    /// How many commands changed the keyspace (one each per database they
+    /// changed) since the last call.
+    pub fn take_change_count(&mut self) -> u64 {
+        self.dbs
+            .iter_mut()
+            .map(|db| std::mem::take(&mut db.changes))
+            .sum()
     }
 
     /// The keyspace events raised since the last call, in the order they
