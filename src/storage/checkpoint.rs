@@ -653,50 +653,26 @@ pub fn load(
                         entry.raw_encoding = false;
                         keys += 1;
                     }
-                    // A later piece of a big sorted set: it continues the
-                    // set a `Put` before it started.
-                    Op::ZSet { db, key, .. } => {
-                        let continues = keyspace.dbs().get(*db as usize).is_some_and(|d| {
-                            matches!(
-                                d.table().get(key),
-                                Some(Entry {
-                                    value: Value::ZSet(_),
-                                    ..
-                                })
-                            )
-                        });
-                        if !continues {
-                            return Err(corrupt(offset, "set piece without its set".into()));
-                        }
-                    }
-                    // A later piece of a big set.
-                    Op::Set { db, key, .. } => {
-                        let continues = keyspace.dbs().get(*db as usize).is_some_and(|d| {
-                            matches!(
-                                d.table().get(key),
-                                Some(Entry {
-                                    value: Value::Set(_),
-                                    ..
-                                })
-                            )
-                        });
-                        if !continues {
-                            return Err(corrupt(offset, "set piece without its set".into()));
-                        }
-                    }
-                    // A later piece of a big hash, likewise.
-                    Op::Hash { db, key, .. } => {
-                        let continues = keyspace.dbs().get(*db as usize).is_some_and(|d| {
-                            matches!(
-                                d.table().get(key),
-                                Some(Entry {
-                                    value: Value::Hash(_),
-                                    ..
-                                })
-                            )
-                        });
-                        if !continues {
-                            return Err(corrupt(offset, "hash piece without its hash".into()));
+                    // A later piece of a big sorted set, set or hash: it
+                    // continues the value a `Put` before it started.
+                    Op::ZSet { db, key, .. }
+                    | Op::Set { db, key, .. }
+                    | Op::Hash { db, key, .. } => {
+                        let held = keyspace
+                            .dbs()
+                            .get(*db as usize)
+                            .and_then(|d| d.table().get(key))
+                            .map(|e| e.value.type_name());
+                        let wanted = match &op {
+                            Op::ZSet { .. } => "zset",
+                            Op::Set { .. } => "set",
+                            _ => "hash",
+                        };
+                        if held != Some(wanted) {
+                            return Err(corrupt(
+                                offset,
+                                format!("{wanted} piece without its {wanted}"),
+                            ));
                         }
                     }
                     _ => return Err(corrupt(offset, "unexpected op in a checkpoint".into())),
