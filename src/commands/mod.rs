@@ -29,6 +29,7 @@ pub mod streams;
 pub mod strings;
 pub mod table;
 pub mod transactions;
+pub(crate) mod typed;
 pub mod zsets;
 
 use bytes::Bytes;

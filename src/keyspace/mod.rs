@@ -404,6 +404,20 @@ impl Db {
         self.get_mut_with_deltas(key, now, stats)
     }
 
+    /// Looks a key up for a command that changes its value (a list, hash,
+    /// set, sorted set or stream) through the value's own methods, which
+    /// record their changes for the journal; the key is not journaled
+    /// whole. A command that empties the value must still [`Db::remove`]
+    /// the key.
+    pub fn get_deltas_mut(
+        &mut self,
+        key: &[u8],
+        now: i64,
+        stats: &mut KeyspaceStats,
+    ) -> Option<&mut Entry> {
+        self.get_mut_with_deltas(key, now, stats)
+    }
+
     fn get_mut_with_deltas(
         &mut self,
         key: &[u8],

@@ -21,6 +21,7 @@ mod ttl;
 
 use bytes::Bytes;
 
+use super::typed;
 use super::{CommandSpec, Ctx, Parser};
 use crate::error::{self, CommandError};
 use crate::keyspace::hash::Limits;
@@ -297,14 +298,7 @@ fn read_hash<'a>(
     stats: &mut KeyspaceStats,
 ) -> Result<Option<&'a Hash>, CommandError> {
     db.expire_hash_fields(key, now, usize::MAX);
-    match db.get(key, now, stats) {
-        None => Ok(None),
-        Some(Entry {
-            value: Value::Hash(h),
-            ..
-        }) => Ok(Some(h)),
-        Some(_) => Err(error::WRONGTYPE),
-    }
+    typed::read(db, key, now, stats)
 }
 
 /// Like [`read_hash`] without counting a hit (the first look of a write).
@@ -315,14 +309,7 @@ fn peek_hash<'a>(
     stats: &mut KeyspaceStats,
 ) -> Result<Option<&'a Hash>, CommandError> {
     db.expire_hash_fields(key, now, usize::MAX);
-    match db.peek(key, now, stats) {
-        None => Ok(None),
-        Some(Entry {
-            value: Value::Hash(h),
-            ..
-        }) => Ok(Some(h)),
-        Some(_) => Err(error::WRONGTYPE),
-    }
+    typed::peek(db, key, now, stats)
 }
 
 /// Looks a hash up to change it (its ops are journaled when the command
@@ -333,14 +320,8 @@ fn hash_mut<'a>(
     now: i64,
     stats: &mut KeyspaceStats,
 ) -> Result<Option<&'a mut Hash>, CommandError> {
-    peek_hash(db, key, now, stats)?;
-    match db.get_hash_mut(key, now, stats) {
-        Some(Entry {
-            value: Value::Hash(h),
-            ..
-        }) => Ok(Some(h)),
-        _ => Ok(None),
-    }
+    db.expire_hash_fields(key, now, usize::MAX);
+    typed::write(db, key, now, stats)
 }
 
 /// The hash at `key` to change, created empty (and stored) if absent.

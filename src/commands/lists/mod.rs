@@ -18,6 +18,7 @@ mod read;
 
 use bytes::Bytes;
 
+use super::typed;
 use super::{CommandSpec, Ctx, Parser};
 use crate::error::{self, CommandError};
 use crate::keyspace::list::Fill;
@@ -267,14 +268,7 @@ fn read_list<'a>(
     now: i64,
     stats: &mut KeyspaceStats,
 ) -> Result<Option<&'a List>, CommandError> {
-    match db.get(key, now, stats) {
-        None => Ok(None),
-        Some(Entry {
-            value: Value::List(l),
-            ..
-        }) => Ok(Some(l)),
-        Some(_) => Err(error::WRONGTYPE),
-    }
+    typed::read(db, key, now, stats)
 }
 
 /// Looks a key up without counting a hit or changing anything: `None` if
@@ -285,14 +279,7 @@ fn peek_list<'a>(
     now: i64,
     stats: &mut KeyspaceStats,
 ) -> Result<Option<&'a List>, CommandError> {
-    match db.peek(key, now, stats) {
-        None => Ok(None),
-        Some(Entry {
-            value: Value::List(l),
-            ..
-        }) => Ok(Some(l)),
-        Some(_) => Err(error::WRONGTYPE),
-    }
+    typed::peek(db, key, now, stats)
 }
 
 /// Looks a list up to change it (its ops are journaled when the command
@@ -303,14 +290,7 @@ fn list_mut<'a>(
     now: i64,
     stats: &mut KeyspaceStats,
 ) -> Result<Option<&'a mut List>, CommandError> {
-    peek_list(db, key, now, stats)?;
-    match db.get_list_mut(key, now, stats) {
-        Some(Entry {
-            value: Value::List(l),
-            ..
-        }) => Ok(Some(l)),
-        _ => Ok(None),
-    }
+    typed::write(db, key, now, stats)
 }
 
 /// Deletes `key` (raising `del`) if the list there is empty: the keyspace

@@ -17,8 +17,9 @@ mod random;
 
 use bytes::Bytes;
 
+use super::typed;
 use super::{CommandSpec, Ctx, Parser};
-use crate::error::{self, CommandError};
+use crate::error::CommandError;
 use crate::keyspace::set::Limits;
 use crate::keyspace::{notify, Db, Entry, KeyspaceStats, Set, Value};
 use crate::protocol::{Encoder, Reply};
@@ -214,14 +215,7 @@ fn read_set<'a>(
     now: i64,
     stats: &mut KeyspaceStats,
 ) -> Result<Option<&'a Set>, CommandError> {
-    match db.get(key, now, stats) {
-        None => Ok(None),
-        Some(Entry {
-            value: Value::Set(s),
-            ..
-        }) => Ok(Some(s)),
-        Some(_) => Err(error::WRONGTYPE),
-    }
+    typed::read(db, key, now, stats)
 }
 
 /// Checks the type of `key` without counting a hit or changing anything:
@@ -232,14 +226,7 @@ fn peek_set<'a>(
     now: i64,
     stats: &mut KeyspaceStats,
 ) -> Result<Option<&'a Set>, CommandError> {
-    match db.peek(key, now, stats) {
-        None => Ok(None),
-        Some(Entry {
-            value: Value::Set(s),
-            ..
-        }) => Ok(Some(s)),
-        Some(_) => Err(error::WRONGTYPE),
-    }
+    typed::peek(db, key, now, stats)
 }
 
 /// Looks a set up to change it (its ops are journaled when the command
@@ -250,16 +237,7 @@ fn set_mut<'a>(
     now: i64,
     stats: &mut KeyspaceStats,
 ) -> Result<Option<&'a mut Set>, CommandError> {
-    if peek_set(db, key, now, stats)?.is_none() {
-        return Ok(None);
-    }
-    match db.get_set_mut(key, now, stats) {
-        Some(Entry {
-            value: Value::Set(s),
-            ..
-        }) => Ok(Some(s)),
-        _ => Ok(None),
-    }
+    typed::write(db, key, now, stats)
 }
 
 /// Raises the keyspace event `event` for a change to the set at `key`,
