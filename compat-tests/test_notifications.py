@@ -236,3 +236,81 @@ def test_restore_events(kind, start_server):
         assert rec.drain() == []
     finally:
         rec.close()
+
+
+def test_set_events(kind, start_server):
+    rec = Recorder(start_server(kind), "KEA")
+    try:
+        cases = [
+            (("SADD", "s", "a", "b"), ["sadd(s)"]),
+            (("SADD", "s", "a"), []),
+            (("SREM", "s", "a"), ["srem(s)"]),
+            (("SREM", "s", "nosuch"), []),
+            (("SPOP", "s"), ["spop(s)", "del(s)"]),
+            (("SADD", "s", "x", "y", "z"), ["sadd(s)"]),
+            (("SPOP", "s", "2"), ["spop(s)"]),
+            (("SADD", "s2", "1", "2"), ["sadd(s2)"]),
+            (("SMOVE", "s2", "s3", "1"), ["srem(s2)", "sadd(s3)"]),
+            (("SMOVE", "s2", "s3", "2"), ["srem(s2)", "del(s2)", "sadd(s3)"]),
+            (("SADD", "a1", "1", "2"), ["sadd(a1)"]),
+            (("SADD", "a2", "2", "3"), ["sadd(a2)"]),
+            (("SINTERSTORE", "d", "a1", "a2"), ["sinterstore(d)"]),
+            (("SUNIONSTORE", "d", "a1", "a2"), ["sunionstore(d)"]),
+            (("SDIFFSTORE", "d", "a1", "a2"), ["sdiffstore(d)"]),
+            (("SINTERSTORE", "d", "a1", "nosuch"), ["del(d)"]),
+        ]
+        for cmd, expected in cases:
+            assert rec.run(*cmd) == expected, cmd
+    finally:
+        rec.close()
+
+
+def test_bitmap_events(kind, start_server):
+    rec = Recorder(start_server(kind), "KEA")
+    try:
+        cases = [
+            (("SETBIT", "b", "7", "1"), ["setbit(b)"]),
+            (("SETBIT", "b", "7", "1"), []),
+            (("BITOP", "OR", "bd", "b", "b"), ["set(bd)"]),
+            (("BITOP", "AND", "bd", "nosuch", "nosuch2"), ["del(bd)"]),
+            (("BITFIELD", "bf", "SET", "u8", "0", "255"), ["setbit(bf)"]),
+            (("BITFIELD", "bf", "GET", "u8", "0"), []),
+            (("BITFIELD", "bf", "INCRBY", "u8", "0", "1"), ["setbit(bf)"]),
+        ]
+        for cmd, expected in cases:
+            assert rec.run(*cmd) == expected, cmd
+    finally:
+        rec.close()
+
+
+def test_hash_events(kind, start_server):
+    rec = Recorder(start_server(kind), "KEA")
+    try:
+        cases = [
+            (("HSET", "h", "f", "v"), ["hset(h)"]),
+            (("HSET", "h", "f", "v"), ["hset(h)"]),
+            (("HSETNX", "h", "g", "v"), ["hset(h)"]),
+            (("HSETNX", "h", "g", "v"), []),
+            (("HMSET", "h", "a", "1"), ["hset(h)"]),
+            (("HINCRBY", "h", "n", "1"), ["hincrby(h)"]),
+            (("HINCRBYFLOAT", "h", "fl", "1.5"), ["hincrbyfloat(h)"]),
+            (("HDEL", "h", "f"), ["hdel(h)"]),
+            (("HDEL", "h", "nosuch"), []),
+            (("HDEL", "h", "g", "a", "n", "fl"), ["hdel(h)", "del(h)"]),
+        ]
+        for cmd, expected in cases:
+            assert rec.run(*cmd) == expected, cmd
+    finally:
+        rec.close()
+
+
+@pytest.mark.sluice_only("hash field expiry is Redis 7.4; the compat Redis is 7.0")
+def test_hash_field_expiry_events(kind, start_server):
+    rec = Recorder(start_server(kind), "KEA")
+    try:
+        assert rec.run("HSET", "h", "a", "1", "b", "2") == ["hset(h)"]
+        rec.run("HPEXPIRE", "h", "1", "FIELDS", "2", "a", "b")
+        time.sleep(0.05)
+        assert rec.run("HGET", "h", "a") == ["hexpired(h)", "del(h)"]
+    finally:
+        rec.close()

@@ -637,3 +637,16 @@ def test_redis_cli_interactive_starts_cleanly(kind, server):
     assert "PONG" in shown, shown
     assert '"10000"' in shown, shown
     assert "ERR" not in shown, shown
+
+
+def test_rdb_changes_since_last_save_counts_writes(kind, start_server):
+    srv = start_server(kind)
+    with srv.client() as c:
+        changes = lambda: c.info("persistence")["rdb_changes_since_last_save"]
+        before = changes()
+        c.set("x", 1)
+        c.get("x")
+        c.lpush("l", "a")
+        c.incr("n")
+        c.get("missing")
+        assert changes() == before + 3

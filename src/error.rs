@@ -331,8 +331,68 @@ pub const LIMIT_NEGATIVE: CommandError = CommandError::new_static("ERR LIMIT can
 pub const RANDMEMBER_COUNT_RANGE: CommandError = CommandError::new_static(
     "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807",
 );
+// --- lists ---
+
+/// LSET past either end of the list.
+pub const INDEX_OUT_OF_RANGE: CommandError = CommandError::new_static("ERR index out of range");
+/// LPOS RANK 0.
+pub const LPOS_RANK_ZERO: CommandError = CommandError::new_static(
+    "ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list",
+);
+/// LPOS RANK -9223372036854775808 (its absolute value does not fit):
+/// the same text as ZRANDMEMBER's.
+pub const LPOS_RANK_RANGE: CommandError = RANDMEMBER_COUNT_RANGE;
+/// LPOS COUNT below 0.
+pub const LPOS_COUNT_NEGATIVE: CommandError =
+    CommandError::new_static("ERR COUNT can't be negative");
+/// LPOS MAXLEN below 0.
+pub const LPOS_MAXLEN_NEGATIVE: CommandError =
+    CommandError::new_static("ERR MAXLEN can't be negative");
+
 /// ZRANDMEMBER … WITHSCORES count whose doubled size does not fit.
 pub const VALUE_OUT_OF_RANGE: CommandError = CommandError::new_static("ERR value is out of range");
+
+/// A SETBIT/GETBIT/BITFIELD offset that is not a non-negative integer or
+/// lies past proto-max-bulk-len.
+pub const BIT_OFFSET: CommandError =
+    CommandError::new_static("ERR bit offset is not an integer or out of range");
+/// SETBIT with a value other than 0 or 1.
+pub const BIT_VALUE: CommandError =
+    CommandError::new_static("ERR bit is not an integer or out of range");
+/// BITPOS with a bit other than 0 or 1.
+pub const BIT_ARGUMENT: CommandError =
+    CommandError::new_static("ERR The bit argument must be 1 or 0.");
+/// BITOP NOT with more or fewer than one source.
+pub const BITOP_NOT_ONE_KEY: CommandError =
+    CommandError::new_static("ERR BITOP NOT must be called with a single source key.");
+
+/// BITOP DIFF, DIFF1 or ANDOR (`op`) with fewer than two sources.
+pub fn bitop_two_sources(op: &str) -> CommandError {
+    CommandError::new(format!(
+        "ERR BITOP {op} must be called with at least two source keys."
+    ))
+}
+/// A BITFIELD type other than i1..i64 or u1..u63.
+pub const BITFIELD_TYPE: CommandError = CommandError::new_static(
+    "ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported but i64 is.",
+);
+/// BITFIELD OVERFLOW with a mode other than WRAP, SAT or FAIL.
+pub const BITFIELD_OVERFLOW: CommandError =
+    CommandError::new_static("ERR Invalid OVERFLOW type specified");
+/// BITFIELD_RO with a subcommand other than GET.
+pub const BITFIELD_RO_GET_ONLY: CommandError =
+    CommandError::new_static("ERR BITFIELD_RO only supports the GET subcommand");
+
+/// LCS on a key that holds another type.
+pub const LCS_NOT_STRINGS: CommandError =
+    CommandError::new_static("ERR The specified keys must contain string values");
+/// LCS with both LEN and IDX.
+pub const LCS_LEN_AND_IDX: CommandError =
+    CommandError::new_static("ERR If you want both the length and indexes, please just use IDX.");
+/// LCS whose working table would exceed proto-max-bulk-len.
+pub const LCS_TOO_BIG: CommandError = CommandError::new_static(
+    "ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len",
+);
 
 /// Sluice's own bound on a reply whose size the client chooses (a negative
 /// ZRANDMEMBER count repeats members without end): Redis builds such a
@@ -567,3 +627,38 @@ pub const UNKILLABLE: CommandError = CommandError::new_static(
 );
 /// What a script stopped by SCRIPT KILL raises.
 pub const SCRIPT_KILLED: &str = "ERR Script killed by user with SCRIPT KILL...";
+
+// --- hashes ---
+
+/// HINCRBY on a field whose value is not an integer.
+pub const HASH_NOT_INTEGER: CommandError =
+    CommandError::new_static("ERR hash value is not an integer");
+/// HINCRBYFLOAT on a field whose value is not a float.
+pub const HASH_NOT_FLOAT: CommandError = CommandError::new_static("ERR hash value is not a float");
+/// HINCRBYFLOAT with an infinite increment.
+pub const HASH_INCREMENT_NAN_OR_INF: CommandError =
+    CommandError::new_static("ERR value is NaN or Infinity");
+/// HRANDFIELD with a count whose negation does not fit.
+pub const HRANDFIELD_COUNT_RANGE: CommandError = CommandError::new_static(
+    "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807",
+);
+/// The FIELDS keyword of the field-expiry commands is missing.
+pub const FIELDS_MISSING: CommandError = CommandError::new_static(
+    "ERR Mandatory argument FIELDS is missing or not at the right position",
+);
+/// HEXPIRE and friends with a bad field count.
+pub const NUMFIELDS_POSITIVE_EXPIRE: CommandError =
+    CommandError::new_static("ERR Parameter `numFields` should be greater than 0");
+/// HTTL, HPERSIST, HGETDEL, HGETEX, HSETEX with a bad field count.
+pub const NUMFIELDS_POSITIVE: CommandError =
+    CommandError::new_static("ERR Number of fields must be a positive integer");
+/// A field count that does not match the fields given.
+pub const NUMFIELDS_MISMATCH: CommandError =
+    CommandError::new_static("ERR The `numfields` parameter must match the number of arguments");
+/// A negative relative field TTL.
+pub const FIELD_EXPIRE_NEGATIVE: CommandError =
+    CommandError::new_static("ERR invalid expire time, must be >= 0");
+/// HSETEX/HGETEX given more than one expiry option, or a condition twice.
+pub const HASH_EXPIRY_OPTIONS: CommandError = CommandError::new_static(
+    "ERR Only one of EX, PX, EXAT, PXAT or KEEPTTL arguments can be specified",
+);

@@ -52,6 +52,9 @@ fn value_in(srv: &TestServer, db: usize, key: &str) -> Option<String> {
             Value::Str(s) => String::from_utf8_lossy(s).into_owned(),
             Value::Stream(s) => format!("<stream of {}>", s.len()),
             Value::ZSet(z) => format!("<zset of {}>", z.len()),
+            Value::Set(s) => format!("<set of {}>", s.len()),
+            Value::List(l) => format!("<list of {}>", l.len()),
+            Value::Hash(h) => format!("<hash of {}>", h.len()),
         });
     found
 }

@@ -282,6 +282,15 @@ async fn config_get_in_both_protocols() {
             "zset-max-ziplist-entries",
             "zset-max-ziplist-value",
             "acllog-max-len",
+            "set-max-intset-entries",
+            "set-max-listpack-entries",
+            "set-max-listpack-value",
+            "list-max-listpack-size",
+            "list-max-ziplist-size",
+            "hash-max-listpack-entries",
+            "hash-max-listpack-value",
+            "hash-max-ziplist-entries",
+            "hash-max-ziplist-value",
         ] {
             assert!(got.contains_key(name), "{name} missing from {got:?}");
         }
@@ -945,4 +954,32 @@ async fn command_getkeys() {
         let e = cmd::<Vec<String>>(&mut con, args).await.unwrap_err();
         assert_eq!(err_text(&e), text, "{args:?}");
     }
+}
+
+/// INFO's rdb_changes_since_last_save counts commands that wrote (a
+/// blocked pop served by a push is a second one) and goes back to zero
+/// once a checkpoint (SAVE) is written.
+#[tokio::test]
+async fn changes_since_last_save_count_writes_and_reset_on_save() {
+    let srv = TestServer::start().await;
+    let mut con = srv.client().await;
+    let changes = |info: String| -> i64 {
+        info.lines()
+            .find_map(|l| l.strip_prefix("rdb_changes_since_last_save:"))
+            .expect("field present")
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    let before = changes(cmd(&mut con, &["INFO", "persistence"]).await.unwrap());
+    let _: () = cmd(&mut con, &["SET", "a", "1"]).await.unwrap();
+    let _: Option<String> = cmd(&mut con, &["GET", "a"]).await.unwrap();
+    let _: i64 = cmd(&mut con, &["SETBIT", "b", "0", "0"]).await.unwrap();
+    // Unchanged: not a change (Redis 7.2+).
+    let _: i64 = cmd(&mut con, &["SETBIT", "b", "0", "0"]).await.unwrap();
+    let after = changes(cmd(&mut con, &["INFO", "persistence"]).await.unwrap());
+    assert_eq!(after, before + 2);
+    let _: String = cmd(&mut con, &["SAVE"]).await.unwrap();
+    let saved = changes(cmd(&mut con, &["INFO", "persistence"]).await.unwrap());
+    assert_eq!(saved, 0);
 }

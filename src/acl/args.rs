@@ -54,6 +54,16 @@ const WRITE_AND_READ: &[&str] = &[
     "bzpopmax",
     "zmpop",
     "bzmpop",
+    "spop",
+    "smove",
+    "setbit",
+    "bitfield",
+    "lpop",
+    "rpop",
+    "blpop",
+    "brpop",
+    "lmpop",
+    "blmpop",
     "move",
 ];
 
@@ -110,9 +120,48 @@ pub fn keys(entry: &TableEntry, words: &[Bytes]) -> Vec<(usize, Access)> {
             let rest = words.len() - streams - 1;
             with(streams + 1..streams + 1 + rest / 2, READ)
         }
-        "zunion" | "zinter" | "zdiff" | "zintercard" => with(counted(words, 1), READ),
+        "zunion" | "zinter" | "zdiff" | "zintercard" | "sintercard" => {
+            with(counted(words, 1), READ)
+        }
+        "sinterstore" | "sunionstore" | "sdiffstore" => {
+            let mut out = vec![(1, WRITE)];
+            out.extend(with(2..words.len(), READ));
+            out
+        }
+        // SORT reads its key and writes its STORE destination (the last
+        // one counts, as in Redis); BY and GET patterns are checked by SORT
+        // itself: they need every key.
+        "sort" | "sort_ro" => {
+            let mut out = vec![(1, READ)];
+            let mut store = None;
+            let mut i = 2;
+            while i < words.len() {
+                if is(&words[i], "limit") {
+                    i += 3;
+                    continue;
+                }
+                if is(&words[i], "store") && i + 1 < words.len() {
+                    store = Some(i + 1);
+                }
+                if ["by", "get", "store"].iter().any(|k| is(&words[i], k)) {
+                    i += 2;
+                } else {
+                    i += 1;
+                }
+            }
+            out.extend(store.map(|i| (i, WRITE)));
+            out
+        }
+        "bitop" => {
+            let mut out = vec![(2, WRITE)];
+            out.extend(with(3..words.len(), READ));
+            out
+        }
         "zmpop" => with(counted(words, 1), READ_WRITE),
         "bzmpop" => with(counted(words, 2), READ_WRITE),
+        "lmpop" => with(counted(words, 1), READ_WRITE),
+        "blmpop" => with(counted(words, 2), READ_WRITE),
+        "lmove" | "blmove" | "rpoplpush" | "brpoplpush" => vec![(1, READ_WRITE), (2, WRITE)],
         "zunionstore" | "zinterstore" | "zdiffstore" => {
             let mut out = vec![(1, WRITE)];
             out.extend(with(counted(words, 2), READ));

@@ -533,19 +533,23 @@ impl GetKeys {
                 .ok_or(error::GETKEYS_INVALID_COMMAND)?;
         }
         let spec = cmd.spec;
-        let (first, last, step) = spec.keys;
-        if first <= 0 {
-            return Err(error::GETKEYS_NO_KEYS);
-        }
         let n = words.len() as i32;
         if (spec.arity > 0 && n != spec.arity) || n < -spec.arity {
             return Err(error::GETKEYS_INVALID_ARITY);
         }
-        let last = if last < 0 { n + last } else { last.min(n - 1) };
-        let keys = (first..=last)
-            .step_by(step.max(1) as usize)
-            .map(|i| words[i as usize].clone())
-            .collect();
+        // The positions ACL checks: the table's range, or what a command
+        // with keys after keywords (XREAD, ZUNIONSTORE, SORT … STORE) says.
+        let table = CommandTable::global();
+        let keys: Vec<Bytes> = match table.find_full(cmd.full_name().as_bytes()) {
+            Some(id) => crate::acl::args::keys(table.entry(id), &words)
+                .into_iter()
+                .map(|(i, _)| words[i].clone())
+                .collect(),
+            None => Vec::new(),
+        };
+        if keys.is_empty() && spec.keys.0 <= 0 {
+            return Err(error::GETKEYS_NO_KEYS);
+        }
         boxed(GetKeys(keys))
     }
 }

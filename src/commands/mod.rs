@@ -14,17 +14,23 @@ pub mod client;
 pub mod connection;
 pub mod dump;
 pub mod expire;
+pub mod hashes;
 pub mod introspection;
 pub mod keys;
+pub mod lists;
+pub mod memory_cmd;
 pub mod object;
 pub mod persistence;
 pub mod pubsub;
 pub mod scripting;
 pub mod server;
+pub mod sets;
+pub mod sort;
 pub mod streams;
 pub mod strings;
 pub mod table;
 pub mod transactions;
+pub(crate) mod typed;
 pub mod zsets;
 
 use bytes::Bytes;
@@ -97,13 +103,20 @@ pub fn families() -> &'static [&'static [CommandSpec]] {
         transactions::COMMANDS,
         scripting::COMMANDS,
         strings::COMMANDS,
+        strings::bits::COMMANDS,
+        strings::lcs::COMMANDS,
         streams::COMMANDS,
         zsets::COMMANDS,
+        sets::COMMANDS,
+        lists::COMMANDS,
+        hashes::COMMANDS,
         pubsub::COMMANDS,
         keys::COMMANDS,
+        sort::COMMANDS,
         dump::COMMANDS,
         expire::COMMANDS,
         object::COMMANDS,
+        memory_cmd::COMMANDS,
         persistence::COMMANDS,
         server::COMMANDS,
         client::COMMANDS,

@@ -105,12 +105,21 @@ const SHARED_INTEGERS: i64 = 10_000;
 fn int_encoded(entry: &Entry) -> Option<i64> {
     match &entry.value {
         Value::Str(s) if !entry.raw_encoding => parse_i64_opt(s),
-        Value::Str(_) | Value::Stream(_) | Value::ZSet(_) => None,
+        Value::Str(_)
+        | Value::Stream(_)
+        | Value::ZSet(_)
+        | Value::Set(_)
+        | Value::List(_)
+        | Value::Hash(_) => None,
     }
 }
 
 /// What OBJECT ENCODING reports for an entry.
-fn encoding(entry: &Entry, limits: crate::keyspace::zset::Limits) -> &'static str {
+fn encoding(
+    entry: &Entry,
+    limits: crate::keyspace::zset::Limits,
+    set_limits: crate::keyspace::set::Limits,
+) -> &'static str {
     if int_encoded(entry).is_some() {
         return "int";
     }
@@ -119,20 +128,26 @@ fn encoding(entry: &Entry, limits: crate::keyspace::zset::Limits) -> &'static st
         Value::Str(_) => "raw",
         Value::Stream(_) => "stream",
         Value::ZSet(z) => z.encoding_name(limits),
+        Value::Set(s) => s.encoding_name(set_limits),
+        Value::List(l) => l.encoding_name(),
+        Value::Hash(h) => h.encoding_name(),
     }
 }
 
 impl Execute for ObjectQuery {
     fn execute(self: Box<Self>, ctx: &mut Ctx<'_>) -> Reply {
         let now = ctx.now;
-        let limits = ctx.shared.config.read().expect("config lock").zset_limits();
+        let (limits, set_limits) = {
+            let config = ctx.shared.config.read().expect("config lock");
+            (config.zset_limits(), config.set_limits())
+        };
         let (db, stats) = ctx.db();
         // peek: inspecting a key must not count as using it.
         let Some(entry) = db.peek(&self.key, now, stats) else {
             return Reply::Null;
         };
         match self.what {
-            Inspect::Encoding => Reply::bulk(encoding(entry, limits)),
+            Inspect::Encoding => Reply::bulk(encoding(entry, limits, set_limits)),
             Inspect::Freq => error::LFU_NOT_SELECTED.into(),
             Inspect::IdleTime => Reply::Int(now.saturating_sub(entry.last_access).max(0) / 1000),
             Inspect::RefCount => Reply::Int(match int_encoded(entry) {

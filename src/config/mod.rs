@@ -189,6 +189,31 @@ pub struct Config {
     /// Longest member of a sorted set in the small encoding
     /// (`zset-max-listpack-value`).
     pub zset_max_listpack_value: u64,
+    /// Most members of an all-integer set in the `intset` encoding
+    /// (`set-max-intset-entries`).
+    pub set_max_intset_entries: u64,
+    /// Most members of a set in the `listpack` encoding
+    /// (`set-max-listpack-entries`).
+    pub set_max_listpack_entries: u64,
+    /// Longest member of a set in the `listpack` encoding
+    /// (`set-max-listpack-value`).
+    pub set_max_listpack_value: u64,
+    /// Chunk size of a list: negative, a size limit (-1 = 4 KB … -5 =
+    /// 64 KB); positive, an element count (`list-max-listpack-size`).
+    pub list_max_listpack_size: i64,
+    /// `list-compress-depth`: accepted and reported; lists are not
+    /// compressed.
+    pub list_compress_depth: i64,
+    /// Redis's RDB `save` schedule: CONFIG SET accepts and CONFIG GET
+    /// reports it (Redis's test suite sets it); Sluice's checkpoints are
+    /// not driven by it.
+    pub save: String,
+    /// Most fields of a hash in the small encoding
+    /// (`hash-max-listpack-entries`).
+    pub hash_max_listpack_entries: u64,
+    /// Longest field or value of a hash in the small encoding
+    /// (`hash-max-listpack-value`).
+    pub hash_max_listpack_value: u64,
     /// Checkpoint automatically when the log has grown by this percentage
     /// of the last checkpoint's size (0 turns it off).
     pub auto_aof_rewrite_percentage: u64,
@@ -245,6 +270,14 @@ impl Default for Config {
             stream_node_max_bytes: 4096,
             zset_max_listpack_entries: 128,
             zset_max_listpack_value: 64,
+            set_max_intset_entries: 512,
+            set_max_listpack_entries: 128,
+            set_max_listpack_value: 64,
+            list_max_listpack_size: -2,
+            list_compress_depth: 0,
+            save: String::new(),
+            hash_max_listpack_entries: 512,
+            hash_max_listpack_value: 64,
             auto_aof_rewrite_percentage: 100,
             auto_aof_rewrite_min_size: 64 * 1024 * 1024,
             client_output_buffer_limit: OutputBufferLimits::default(),
@@ -274,6 +307,17 @@ pub const PARAMS: &[&str] = &[
     "zset-max-listpack-value",
     "zset-max-ziplist-entries",
     "zset-max-ziplist-value",
+    "set-max-intset-entries",
+    "set-max-listpack-entries",
+    "set-max-listpack-value",
+    "list-max-listpack-size",
+    "list-max-ziplist-size",
+    "list-compress-depth",
+    "save",
+    "hash-max-listpack-entries",
+    "hash-max-listpack-value",
+    "hash-max-ziplist-entries",
+    "hash-max-ziplist-value",
     "port",
     "bind",
     "dir",
@@ -561,8 +605,53 @@ impl Config {
                     invalid("argument must be between 0 and 9223372036854775807 inclusive")
                 })?;
             }
+            "set-max-intset-entries" | "set-max-listpack-entries" => {
+                let n = parse_integer(value)
+                    .ok_or_else(|| invalid("argument couldn't be parsed into an integer"))?;
+                let n = u64::try_from(n).map_err(|_| {
+                    invalid("argument must be between 0 and 9223372036854775807 inclusive")
+                })?;
+                if name == "set-max-intset-entries" {
+                    self.set_max_intset_entries = n;
+                } else {
+                    self.set_max_listpack_entries = n;
+                }
+            }
+            "set-max-listpack-value" => {
+                self.set_max_listpack_value = parse_memory(value)
+                    .filter(|&n| n <= i64::MAX as u64)
+                    .ok_or_else(|| invalid("argument must be a memory value"))?;
+            }
             "zset-max-listpack-value" | "zset-max-ziplist-value" => {
                 self.zset_max_listpack_value = parse_memory(value)
+                    .filter(|&n| n <= i64::MAX as u64)
+                    .ok_or_else(|| invalid("argument must be a memory value"))?;
+            }
+            "list-max-listpack-size" | "list-max-ziplist-size" => {
+                self.list_max_listpack_size =
+                    integer_in(value, i32::MIN as i64, i32::MAX as i64).map_err(|r| invalid(&r))?;
+            }
+            "save" => {
+                let words: Vec<&str> = value.split_whitespace().collect();
+                if !words.len().is_multiple_of(2) || words.iter().any(|w| w.parse::<u64>().is_err())
+                {
+                    return Err(invalid("Invalid save parameters"));
+                }
+                self.save = words.join(" ");
+            }
+            "list-compress-depth" => {
+                self.list_compress_depth =
+                    integer_in(value, 0, i32::MAX as i64).map_err(|r| invalid(&r))?;
+            }
+            "hash-max-listpack-entries" | "hash-max-ziplist-entries" => {
+                let n = parse_integer(value)
+                    .ok_or_else(|| invalid("argument couldn't be parsed into an integer"))?;
+                self.hash_max_listpack_entries = u64::try_from(n).map_err(|_| {
+                    invalid("argument must be between 0 and 9223372036854775807 inclusive")
+                })?;
+            }
+            "hash-max-listpack-value" | "hash-max-ziplist-value" => {
+                self.hash_max_listpack_value = parse_memory(value)
                     .filter(|&n| n <= i64::MAX as u64)
                     .ok_or_else(|| invalid("argument must be a memory value"))?;
             }
@@ -644,6 +733,24 @@ impl Config {
         }
     }
 
+    /// The set encoding thresholds.
+    pub fn set_limits(&self) -> crate::keyspace::set::Limits {
+        let size = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+        crate::keyspace::set::Limits {
+            intset_entries: size(self.set_max_intset_entries),
+            listpack_entries: size(self.set_max_listpack_entries),
+            listpack_value: size(self.set_max_listpack_value),
+        }
+    }
+
+    /// The hash small-encoding thresholds.
+    pub fn hash_limits(&self) -> crate::keyspace::hash::Limits {
+        crate::keyspace::hash::Limits {
+            entries: usize::try_from(self.hash_max_listpack_entries).unwrap_or(usize::MAX),
+            value: usize::try_from(self.hash_max_listpack_value).unwrap_or(usize::MAX),
+        }
+    }
+
     /// The text form of a parameter, as CONFIG GET shows it.
     pub fn get(&self, name: &str) -> Option<String> {
         Some(match name {
@@ -682,6 +789,20 @@ impl Config {
             }
             "zset-max-listpack-value" | "zset-max-ziplist-value" => {
                 self.zset_max_listpack_value.to_string()
+            }
+            "set-max-intset-entries" => self.set_max_intset_entries.to_string(),
+            "set-max-listpack-entries" => self.set_max_listpack_entries.to_string(),
+            "set-max-listpack-value" => self.set_max_listpack_value.to_string(),
+            "list-max-listpack-size" | "list-max-ziplist-size" => {
+                self.list_max_listpack_size.to_string()
+            }
+            "list-compress-depth" => self.list_compress_depth.to_string(),
+            "save" => self.save.clone(),
+            "hash-max-listpack-entries" | "hash-max-ziplist-entries" => {
+                self.hash_max_listpack_entries.to_string()
+            }
+            "hash-max-listpack-value" | "hash-max-ziplist-value" => {
+                self.hash_max_listpack_value.to_string()
             }
             "auto-aof-rewrite-percentage" => self.auto_aof_rewrite_percentage.to_string(),
             "auto-aof-rewrite-min-size" => self.auto_aof_rewrite_min_size.to_string(),

@@ -7,9 +7,13 @@
 //! transactions correct without each command having to remember it.
 
 pub mod glob;
+pub mod hash;
+mod hash_db;
+pub mod list;
 pub mod notify;
 mod op;
 mod replay;
+pub mod set;
 pub mod stream;
 mod table;
 pub mod zset;
@@ -21,7 +25,11 @@ use std::sync::Arc;
 use ahash::AHashMap;
 use bytes::Bytes;
 
+pub use hash::{Hash, HashOp};
+pub use list::{List, ListOp};
 pub use op::Op;
+pub use replay::write_range;
+pub use set::{Set, SetOp};
 pub use stream::{Loc, Stream, StreamOp};
 pub use table::KeyTable;
 pub use zset::{ZSet, ZSetOp};
@@ -35,6 +43,12 @@ pub enum Value {
     Stream(Box<Stream>),
     /// A sorted set.
     ZSet(Box<ZSet>),
+    /// A set.
+    Set(Box<Set>),
+    /// A list.
+    List(Box<List>),
+    /// A hash.
+    Hash(Box<Hash>),
 }
 
 impl Value {
@@ -44,6 +58,9 @@ impl Value {
             Value::Str(_) => "string",
             Value::Stream(_) => "stream",
             Value::ZSet(_) => "zset",
+            Value::Set(_) => "set",
+            Value::List(_) => "list",
+            Value::Hash(_) => "hash",
         }
     }
 
@@ -53,6 +70,9 @@ impl Value {
         match self {
             Value::Stream(s) => drop(s.take_ops()),
             Value::ZSet(z) => drop(z.take_ops()),
+            Value::Set(s) => drop(s.take_ops()),
+            Value::List(l) => l.discard_ops(),
+            Value::Hash(h) => drop(h.take_ops()),
             Value::Str(_) => {}
         }
     }
@@ -111,6 +131,9 @@ enum Dirty {
     /// These bytes were appended to this key's string (APPEND journals the
     /// tail, not the whole value).
     Append(Bytes, Bytes),
+    /// These bytes now sit at this offset of this key's string (SETBIT,
+    /// BITFIELD, SETRANGE journal the bytes they changed).
+    SetRange(Bytes, u64, Bytes),
     /// The whole database was emptied.
     Flushed,
     /// Only this key's expiry changed.
@@ -138,6 +161,11 @@ pub struct Db {
     notify_flags: u16,
     /// Keyspace events raised and not yet published.
     events: Vec<notify::Event>,
+    /// Commands that changed this database since
+    /// [`Keyspace::take_change_count`] (INFO's `rdb_changes_since_last_save`).
+    changes: u64,
+    /// How much of `dirty` has been counted in `changes`.
+    counted: usize,
 }
 
 #[derive(Debug, Default)]
@@ -145,6 +173,9 @@ struct DbData {
     table: KeyTable<Entry>,
     /// Keys with a TTL, ordered by expiry time, for the active sweep.
     expires: BTreeSet<(i64, Bytes)>,
+    /// Hashes with field TTLs, by a time at or before their earliest one
+    /// (entries may be stale: the sweep checks the key).
+    field_expires: BTreeSet<(i64, Bytes)>,
 }
 
 /// Counters for INFO stats.
@@ -269,6 +300,59 @@ impl Db {
         Some(entry)
     }
 
+    /// Writes `bytes` at `offset` of the string at `key` (zero-padding it
+    /// up to `offset` first if shorter; creating the key if absent, with no
+    /// TTL): SETBIT, BITFIELD and SETRANGE. The journal records those bytes
+    /// (an `Op::SetRange`), not the whole value. Returns the new length,
+    /// or `None` (and changes nothing) if the key holds another type. The
+    /// caller bounds `offset + bytes.len()` (proto-max-bulk-len).
+    pub fn write_string_range(
+        &mut self,
+        key: &[u8],
+        offset: usize,
+        bytes: Bytes,
+        now: i64,
+        stats: &mut KeyspaceStats,
+    ) -> Option<usize> {
+        self.expire_if_due(key, now, stats);
+        let end = offset + bytes.len();
+        let stored = match self.data.table.get_mut(key) {
+            Some(Entry {
+                value: Value::Str(s),
+                raw_encoding,
+                last_access,
+                ..
+            }) => {
+                *s = write_range(std::mem::take(s), offset, &bytes, end);
+                *raw_encoding = true;
+                *last_access = now;
+                self.data.table.stored_key(key)?
+            }
+            Some(_) => return None,
+            None => {
+                let stored = Bytes::copy_from_slice(key);
+                let mut entry = Entry::new(
+                    Value::Str(write_range(Bytes::new(), offset, &bytes, end)),
+                    now,
+                );
+                entry.raw_encoding = true;
+                self.data.table.insert(stored.clone(), entry);
+                stored
+            }
+        };
+        let len = match self.data.table.get(key) {
+            Some(Entry {
+                value: Value::Str(s),
+                ..
+            }) => s.len(),
+            _ => 0,
+        };
+        self.touch(&stored);
+        self.dirty
+            .push(Dirty::SetRange(stored, offset as u64, bytes));
+        Some(len)
+    }
+
     /// Looks a key up for a command that changes the stream stored there
     /// through [`Stream`]'s methods: the stream records its own changes for
     /// the journal, so the key is not journaled whole.
@@ -286,6 +370,46 @@ impl Db {
     /// for the journal (one member, not the whole set). A command that
     /// empties the set must still [`Db::remove`] the key.
     pub fn get_zset_mut(
+        &mut self,
+        key: &[u8],
+        now: i64,
+        stats: &mut KeyspaceStats,
+    ) -> Option<&mut Entry> {
+        self.get_mut_with_deltas(key, now, stats)
+    }
+
+    /// Looks a key up for a command that changes the set stored there
+    /// through [`Set`]'s methods, which record their own changes for the
+    /// journal (one member, not the whole set). A command that empties the
+    /// set must still [`Db::remove`] the key.
+    pub fn get_set_mut(
+        &mut self,
+        key: &[u8],
+        now: i64,
+        stats: &mut KeyspaceStats,
+    ) -> Option<&mut Entry> {
+        self.get_mut_with_deltas(key, now, stats)
+    }
+
+    /// Looks a key up for a command that changes the list stored there
+    /// through [`List`]'s methods, which record their own changes for the
+    /// journal (one push, not the whole list). A command that empties the
+    /// list must still [`Db::remove`] the key.
+    pub fn get_list_mut(
+        &mut self,
+        key: &[u8],
+        now: i64,
+        stats: &mut KeyspaceStats,
+    ) -> Option<&mut Entry> {
+        self.get_mut_with_deltas(key, now, stats)
+    }
+
+    /// Looks a key up for a command that changes its value (a list, hash,
+    /// set, sorted set or stream) through the value's own methods, which
+    /// record their changes for the journal; the key is not journaled
+    /// whole. A command that empties the value must still [`Db::remove`]
+    /// the key.
+    pub fn get_deltas_mut(
         &mut self,
         key: &[u8],
         now: i64,
@@ -340,6 +464,11 @@ impl Db {
         self.changed(key.clone());
         if let Some(at) = entry.expire_at {
             self.data.expires.insert((at, key.clone()));
+        }
+        if let Value::Hash(h) = &entry.value {
+            if let Some(at) = h.next_expiry() {
+                self.data.field_expires.insert((at, key.clone()));
+            }
         }
         let old = self.data.table.insert(key.clone(), entry)?;
         if let Some(at) = old.expire_at {
@@ -444,6 +573,17 @@ impl Db {
             self.notify(notify::EXPIRED, "expired", &key);
             removed += 1;
         }
+        // Hash fields whose TTL passed.
+        while removed < limit {
+            let Some((at, key)) = self.data.field_expires.first().cloned() else {
+                break;
+            };
+            if at >= now {
+                break;
+            }
+            self.data.field_expires.remove(&(at, key.clone()));
+            removed += self.expire_hash_fields(&key, now, limit - removed);
+        }
         removed
     }
 
@@ -473,6 +613,8 @@ impl Db {
     /// each key's final state (a put or a delete), and a flush where the
     /// database was emptied.
     fn drain_changes(&mut self, ops: &mut Vec<Op>, appends_as_puts: bool) {
+        self.end_command();
+        self.counted = 0;
         if self.dirty.is_empty() {
             return;
         }
@@ -511,6 +653,16 @@ impl Db {
                         });
                     }
                 }
+                Dirty::SetRange(key, offset, bytes) => {
+                    if !is_put(&key) {
+                        ops.push(Op::SetRange {
+                            db: self.index,
+                            key,
+                            offset,
+                            bytes,
+                        });
+                    }
+                }
                 Dirty::Expire(key) => {
                     if !is_put(&key) {
                         if let Some(entry) = self.data.table.get(&key) {
@@ -541,6 +693,31 @@ impl Db {
                                 db: self.index,
                                 key: key.clone(),
                                 ops: zset_ops,
+                            })
+                        }
+                        Value::Set(set) => {
+                            let set_ops = set.take_ops();
+                            (!set_ops.is_empty()).then_some(Op::Set {
+                                db: self.index,
+                                key: key.clone(),
+                                ops: set_ops,
+                            })
+                        }
+                        Value::List(list) => {
+                            let (base, list_ops) = list.take_ops();
+                            (!list_ops.is_empty()).then_some(Op::List {
+                                db: self.index,
+                                key: key.clone(),
+                                base,
+                                ops: list_ops,
+                            })
+                        }
+                        Value::Hash(hash) => {
+                            let hash_ops = hash.take_ops();
+                            (!hash_ops.is_empty()).then_some(Op::Hash {
+                                db: self.index,
+                                key: key.clone(),
+                                ops: hash_ops,
                             })
                         }
                         Value::Str(_) => None,
@@ -582,6 +759,18 @@ impl Db {
             }
         }
         self.dirty = dirty;
+    }
+
+    /// Counts the command that just ran in `changes` if it changed
+    /// anything in this database. Redis counts some commands by element
+    /// (LPUSH of three elements is 3, MSET of two keys 2); Sluice counts one
+    /// per command, which is what a "changed since the last save" check
+    /// needs.
+    fn end_command(&mut self) {
+        if self.dirty.len() > self.counted {
+            self.changes += 1;
+        }
+        self.counted = self.dirty.len();
     }
 
     /// Marks or unmarks `key` as waited on by blocked clients.
@@ -757,6 +946,24 @@ impl Keyspace {
     /// The flags set by [`Keyspace::set_notify_flags`].
     pub fn notify_flags(&self) -> u16 {
         self.dbs.first().map_or(0, |db| db.notify_flags)
+    }
+
+    /// Ends one command for the change count (the dispatcher calls it after
+    /// each command, and the blocking registry after each client it
+    /// serves).
+    pub fn end_command(&mut self) {
+        for db in &mut self.dbs {
+            db.end_command();
+        }
+    }
+
+    /// How many commands changed the keyspace (one each per database they
+    /// changed) since the last call.
+    pub fn take_change_count(&mut self) -> u64 {
+        self.dbs
+            .iter_mut()
+            .map(|db| std::mem::take(&mut db.changes))
+            .sum()
     }
 
     /// The keyspace events raised since the last call, in the order they

@@ -2,7 +2,7 @@
 
 use bytes::Bytes;
 
-use super::{Entry, StreamOp, ZSetOp};
+use super::{Entry, HashOp, ListOp, SetOp, StreamOp, ZSetOp};
 
 /// One change to the keyspace, as the journal records it: a key's final
 /// state after a command, or a database-wide operation.
@@ -64,6 +64,50 @@ pub enum Op {
         key: Bytes,
         /// The changes, in order.
         ops: Vec<ZSetOp>,
+    },
+    /// The hash at `key` in database `db` changed like this.
+    Hash {
+        /// Database number.
+        db: u32,
+        /// The key.
+        key: Bytes,
+        /// The changes, in order.
+        ops: Vec<HashOp>,
+    },
+    /// The set at `key` in database `db` changed like this.
+    Set {
+        /// Database number.
+        db: u32,
+        /// The key.
+        key: Bytes,
+        /// The changes, in order.
+        ops: Vec<SetOp>,
+    },
+    /// The string at `key` in database `db` holds `bytes` at `offset`
+    /// (zero-padded up to `offset` if it was shorter, created if absent):
+    /// SETBIT, BITFIELD and SETRANGE journal only the bytes they changed.
+    SetRange {
+        /// Database number.
+        db: u32,
+        /// The key.
+        key: Bytes,
+        /// Where the bytes go.
+        offset: u64,
+        /// The bytes now there.
+        bytes: Bytes,
+    },
+    /// The list at `key` in database `db` changed like this. The ops are
+    /// positional (not idempotent): `base` is the list's version before
+    /// the first of them, so replay skips those a checkpoint copy holds.
+    List {
+        /// Database number.
+        db: u32,
+        /// The key.
+        key: Bytes,
+        /// The list's version before these ops.
+        base: u64,
+        /// The changes, in order.
+        ops: Vec<ListOp>,
     },
     /// Databases `a` and `b` swapped contents.
     SwapDb {

@@ -162,6 +162,24 @@ impl Encoder {
         int_line(&mut self.out, b'*', len as i64);
     }
 
+    /// A set header of `len` elements: RESP3 `~`, RESP2 an array.
+    pub fn set(&mut self, len: usize) {
+        int_line(
+            &mut self.out,
+            if self.resp3 { b'~' } else { b'*' },
+            len as i64,
+        );
+    }
+
+    /// A map header of `len` pairs: RESP3 `%`, RESP2 a flat array.
+    pub fn map(&mut self, len: usize) {
+        if self.resp3 {
+            int_line(&mut self.out, b'%', len as i64);
+        } else {
+            int_line(&mut self.out, b'*', 2 * len as i64);
+        }
+    }
+
     /// A bulk string.
     pub fn bulk(&mut self, data: &[u8]) {
         bulk(&mut self.out, data);

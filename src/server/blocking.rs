@@ -208,6 +208,7 @@ pub fn serve_ready(keyspace: &mut Keyspace, shared: &Shared, now: i64) {
                     continue;
                 };
                 let outcome = w.read.try_serve(keyspace, w.db, shared, now);
+                keyspace.end_command();
                 keyspace.blocking.waiters.insert(id, w);
                 let reply = match outcome {
                     Ok(None) => continue,

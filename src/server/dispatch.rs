@@ -135,6 +135,7 @@ pub fn run(shared: &Shared, session: &mut Session, words: Vec<Bytes>) -> Reply {
         session,
     };
     let reply = execute(&mut ctx, lookup.id, command);
+    keyspace.end_command();
     if let Some(request) = session.block_request.take() {
         let rx = super::blocking::register(&mut keyspace, session.id, session.db, request.read);
         session.waiting = Some((rx, request.timeout));

@@ -7,7 +7,8 @@
 //! No value is encoded under the lock in time that grows with its size:
 //! strings and streams are cloned cheaply there and encoded after it, and a
 //! big sorted set is copied in pieces, each under a hold of its own
-//! ([`copy_zset`]).
+//! ([`copy_zset`]), and so are big sets ([`copy_set`]) and hashes
+//! ([`copy_hash`]).
 //! A key changed while the copy runs is copied in whichever state the copy
 //! saw, and the log from the start LSN on has its later changes, so
 //! checkpoint + replay gives the exact state. That holds because every
@@ -35,7 +36,10 @@ use super::format::{
 };
 use super::io::{Disk, LogFile};
 use super::journal::Journal;
-use super::ops::{encode_put, encode_zset_put, encode_zset_sets_op};
+use super::ops::{
+    encode_hash_put, encode_hash_sets_op, encode_put, encode_set_adds_op, encode_set_put,
+    encode_zset_put, encode_zset_sets_op,
+};
 use super::recovery::decode_entry;
 use super::StorageError;
 use crate::keyspace::{Entry, Keyspace, Op, Value};
@@ -93,7 +97,7 @@ impl Hold {
         key: &Bytes,
         entry: &Entry,
         later: &mut Vec<(Bytes, Entry)>,
-        big: &mut Vec<(Bytes, u64)>,
+        big: &mut Vec<(Bytes, u64, BigKind)>,
         copy_now: impl FnOnce(&Bytes, &Entry),
     ) {
         self.slots += 1;
@@ -114,6 +118,14 @@ impl Hold {
                 later.push((key.clone(), entry.clone()));
                 self.work += 1;
             }
+            // A list's chunks are shared copy-on-write too: its clone is a
+            // reference per chunk of a few KB, and it keeps the list's
+            // version, which the log's later list ops are replayed
+            // against (so none applies twice over this copy).
+            Value::List(l) => {
+                later.push((key.clone(), entry.clone()));
+                self.work += 1 + l.chunk_count() / 64;
+            }
             Value::ZSet(z) if z.len() <= ZSET_PIECE => {
                 copy_now(key, entry);
                 self.work += z.len();
@@ -121,7 +133,26 @@ impl Hold {
             // Copying a 2-million-member set under one hold stalled every
             // client for 88 ms.
             Value::ZSet(z) => {
-                big.push((key.clone(), z.id()));
+                big.push((key.clone(), z.id(), BigKind::ZSet));
+                self.work += 1;
+            }
+            Value::Set(set) if set.len() <= ZSET_PIECE => {
+                copy_now(key, entry);
+                self.work += set.len();
+            }
+            // A big set goes the sorted set's way, in pieces.
+            Value::Set(set) => {
+                big.push((key.clone(), set.id(), BigKind::Set));
+                self.work += 1;
+            }
+            // A hash's fields stay in their table slots, so its pieces
+            // resume at a slot cursor (see `copy_hash`).
+            Value::Hash(h) if h.len() <= ZSET_PIECE => {
+                copy_now(key, entry);
+                self.work += h.len();
+            }
+            Value::Hash(h) => {
+                big.push((key.clone(), h.id(), BigKind::Hash));
                 self.work += 1;
             }
         }
@@ -132,7 +163,18 @@ impl Hold {
     }
 }
 
-/// A big sorted set to copy in pieces: the one with identity `id` at `key`
+/// Which kind of big value a checkpoint copies in pieces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BigKind {
+    /// A sorted set ([`copy_zset`]).
+    ZSet,
+    /// A set ([`copy_set`]).
+    Set,
+    /// A hash ([`copy_hash`]).
+    Hash,
+}
+
+/// A big sorted set (or set, or hash) to copy in pieces: the one with identity `id` at `key`
 /// in database `db`.
 struct Piece<'a, F> {
     keyspace: &'a Mutex<Keyspace>,
@@ -229,6 +271,165 @@ fn copy_zset<F: Fn() -> i64>(
     }
 }
 
+/// Copies a big set [`ZSET_PIECE`] members at a time, each piece under a
+/// short hold of the lock, as [`copy_zset`] does: the first piece as a
+/// `Put` of a set of just those members (with the key's expiry), the next
+/// ones as `Set` ops adding theirs.
+///
+/// A piece resumes at the member table's scan cursor after the last piece:
+/// the table never moves a member, so a member nobody touches while the
+/// copy runs is copied exactly once; every member added or removed
+/// meanwhile has a final-state op (`Add` or `Rem`) in the log after the
+/// checkpoint's LSN, which replays to the same result whether or not the
+/// copy saw it. As for sorted sets, a key that no longer holds this set
+/// stops the copy (the log replaces it).
+fn copy_set<F: Fn() -> i64>(
+    piece: &Piece<'_, F>,
+    file: &dyn LogFile,
+    chunk: &mut Vec<u8>,
+    op: &mut Vec<u8>,
+) -> std::io::Result<ZSetCopy> {
+    let db = piece.db as u32;
+    let mut cursor = 0usize;
+    let mut first = true;
+    let mut members: Vec<Bytes> = Vec::with_capacity(ZSET_PIECE);
+    let stopped = |first: bool| {
+        Ok(if first {
+            ZSetCopy::Gone
+        } else {
+            ZSetCopy::Written
+        })
+    };
+    loop {
+        members.clear();
+        let (expire_at, next) = {
+            let mut ks = piece.keyspace.lock().expect("keyspace lock");
+            if ks.swaps() != piece.swaps {
+                return Ok(ZSetCopy::SwapSeen);
+            }
+            let at = (piece.now)();
+            let (d, _) = ks.db(piece.db);
+            let entry = match d.table().get(piece.key) {
+                Some(e) if e.expire_at().is_none_or(|t| at <= t) => e,
+                _ => return stopped(first),
+            };
+            let Value::Set(set) = &entry.value else {
+                return stopped(first);
+            };
+            if set.id() != piece.id {
+                return stopped(first);
+            }
+            let next = set.scan(cursor, ZSET_PIECE, |m| {
+                members.push(Bytes::copy_from_slice(m))
+            });
+            (entry.expire_at(), next)
+        };
+        // A piece that met only holes adds nothing.
+        if !members.is_empty() {
+            op.clear();
+            if first {
+                encode_set_put(op, db, piece.key, expire_at, &members);
+            } else {
+                encode_set_adds_op(op, db, piece.key, &members);
+            }
+            chunk.clear();
+            encode_record(chunk, RecordType::CheckpointEntry, op);
+            file.append(chunk)?;
+            first = false;
+        }
+        if next == 0 {
+            return stopped(first);
+        }
+        cursor = next;
+    }
+}
+
+/// Copies a big hash [`ZSET_PIECE`] table slots at a time, each piece
+/// under a short hold of the lock, like [`copy_zset`]: the first piece as
+/// a `Put` of a hash of just those fields (with the key's expiry), the
+/// next ones as `Hash` ops setting theirs (with their field expiries).
+///
+/// A piece resumes at the next table slot: a field's slot never changes
+/// while it exists, so a field nobody touches is copied exactly once, and
+/// every field that is touched meanwhile has a final-state op in the log
+/// after the checkpoint's LSN. A hash in the small encoding is copied in
+/// one piece. If the key no longer holds this hash the copy stops, as for
+/// sorted sets.
+fn copy_hash<F: Fn() -> i64>(
+    piece: &Piece<'_, F>,
+    file: &dyn LogFile,
+    chunk: &mut Vec<u8>,
+    op: &mut Vec<u8>,
+) -> std::io::Result<ZSetCopy> {
+    let db = piece.db as u32;
+    let mut cursor = 0usize;
+    let mut first = true;
+    let mut fields: Vec<(Bytes, Bytes, Option<i64>)> = Vec::with_capacity(ZSET_PIECE);
+    loop {
+        fields.clear();
+        let (expire_at, next) = {
+            let mut ks = piece.keyspace.lock().expect("keyspace lock");
+            if ks.swaps() != piece.swaps {
+                return Ok(ZSetCopy::SwapSeen);
+            }
+            let at = (piece.now)();
+            let (d, _) = ks.db(piece.db);
+            let entry = match d.table().get(piece.key) {
+                Some(e) if e.expire_at().is_none_or(|t| at <= t) => e,
+                _ => {
+                    return Ok(if first {
+                        ZSetCopy::Gone
+                    } else {
+                        ZSetCopy::Written
+                    })
+                }
+            };
+            let Value::Hash(h) = &entry.value else {
+                return Ok(if first {
+                    ZSetCopy::Gone
+                } else {
+                    ZSetCopy::Written
+                });
+            };
+            if h.id() != piece.id {
+                return Ok(if first {
+                    ZSetCopy::Gone
+                } else {
+                    ZSetCopy::Written
+                });
+            }
+            let next = h.scan(cursor, ZSET_PIECE, |f, v| {
+                fields.push((
+                    Bytes::copy_from_slice(f),
+                    Bytes::copy_from_slice(v),
+                    h.expire_at(f),
+                ));
+            });
+            (entry.expire_at(), next)
+        };
+        if !fields.is_empty() {
+            op.clear();
+            if first {
+                encode_hash_put(op, db, piece.key, expire_at, &fields);
+            } else {
+                encode_hash_sets_op(op, db, piece.key, &fields);
+            }
+            chunk.clear();
+            encode_record(chunk, RecordType::CheckpointEntry, op);
+            file.append(chunk)?;
+            first = false;
+        }
+        if next == 0 {
+            return Ok(if first {
+                ZSetCopy::Gone
+            } else {
+                ZSetCopy::Written
+            });
+        }
+        cursor = next;
+    }
+}
+
 /// Writes a checkpoint of `keyspace` and deletes what it makes dead.
 pub fn write(
     keyspace: &Mutex<Keyspace>,
@@ -306,7 +507,7 @@ pub fn write(
                     keys += 1;
                 }
                 file.append(&chunk).map_err(io)?;
-                for (key, id) in std::mem::take(&mut big) {
+                for (key, id, kind) in std::mem::take(&mut big) {
                     let piece = Piece {
                         keyspace,
                         now: &now,
@@ -315,7 +516,12 @@ pub fn write(
                         key: &key,
                         id,
                     };
-                    match copy_zset(&piece, &*file, &mut chunk, &mut op).map_err(io)? {
+                    let copied = match kind {
+                        BigKind::ZSet => copy_zset(&piece, &*file, &mut chunk, &mut op),
+                        BigKind::Set => copy_set(&piece, &*file, &mut chunk, &mut op),
+                        BigKind::Hash => copy_hash(&piece, &*file, &mut chunk, &mut op),
+                    };
+                    match copied.map_err(io)? {
                         ZSetCopy::Written => keys += 1,
                         ZSetCopy::Gone => {}
                         ZSetCopy::SwapSeen => {
@@ -447,20 +653,26 @@ pub fn load(
                         entry.raw_encoding = false;
                         keys += 1;
                     }
-                    // A later piece of a big sorted set: it continues the
-                    // set a `Put` before it started.
-                    Op::ZSet { db, key, .. } => {
-                        let continues = keyspace.dbs().get(*db as usize).is_some_and(|d| {
-                            matches!(
-                                d.table().get(key),
-                                Some(Entry {
-                                    value: Value::ZSet(_),
-                                    ..
-                                })
-                            )
-                        });
-                        if !continues {
-                            return Err(corrupt(offset, "set piece without its set".into()));
+                    // A later piece of a big sorted set, set or hash: it
+                    // continues the value a `Put` before it started.
+                    Op::ZSet { db, key, .. }
+                    | Op::Set { db, key, .. }
+                    | Op::Hash { db, key, .. } => {
+                        let held = keyspace
+                            .dbs()
+                            .get(*db as usize)
+                            .and_then(|d| d.table().get(key))
+                            .map(|e| e.value.type_name());
+                        let wanted = match &op {
+                            Op::ZSet { .. } => "zset",
+                            Op::Set { .. } => "set",
+                            _ => "hash",
+                        };
+                        if held != Some(wanted) {
+                            return Err(corrupt(
+                                offset,
+                                format!("{wanted} piece without its {wanted}"),
+                            ));
                         }
                     }
                     _ => return Err(corrupt(offset, "unexpected op in a checkpoint".into())),

@@ -22,11 +22,17 @@
 
 pub mod checkpoint;
 #[cfg(test)]
+mod checkpoint_hash_tests;
+#[cfg(test)]
+mod checkpoint_list_tests;
+#[cfg(test)]
 mod checkpoint_tests;
 pub mod compact;
 pub mod format;
+pub mod hash_ops;
 pub mod io;
 pub mod journal;
+pub mod list_ops;
 pub mod lock;
 pub mod manifest;
 pub mod mapguard;
@@ -34,6 +40,7 @@ pub mod mapguard;
 mod meddling;
 pub mod ops;
 pub mod recovery;
+pub mod set_ops;
 pub mod stream_ops;
 pub mod zset_ops;
 
@@ -129,6 +136,9 @@ pub struct CheckpointState {
     pub log_base_size: AtomicI64,
     /// Checkpoints written.
     pub count: AtomicI64,
+    /// Changes journaled since the last successful checkpoint (INFO
+    /// `rdb_changes_since_last_save`, Redis's "dirty" counter).
+    pub changes: AtomicI64,
 }
 
 /// The storage engine as the server sees it.
@@ -207,9 +217,13 @@ impl Storage {
         // While a checkpoint copies keys, the keyspace gives APPENDs as
         // final states (see `Keyspace::set_checkpointing`).
         let ops = keyspace.take_changes();
+        let changes = keyspace.take_change_count();
         if ops.is_empty() {
             return Ok(0);
         }
+        self.checkpoints
+            .changes
+            .fetch_add(changes as i64, Ordering::Relaxed);
         if self.checkpoints.in_progress.load(Ordering::SeqCst) {
             for op in &ops {
                 if let crate::keyspace::Op::Put { entry, .. } = op {
@@ -271,10 +285,13 @@ impl Storage {
         keyspace: &Mutex<Keyspace>,
         now: impl Fn() -> i64,
     ) -> Result<checkpoint::CheckpointInfo, StorageError> {
-        let result = checkpoint::write(keyspace, &self.journal, &*self.disk, &now, &self.moved);
         let c = &self.checkpoints;
+        // Changes made while the copy runs stay counted, as in Redis.
+        let changes_before = c.changes.load(Ordering::Relaxed);
+        let result = checkpoint::write(keyspace, &self.journal, &*self.disk, &now, &self.moved);
         match &result {
             Ok(info) => {
+                c.changes.fetch_sub(changes_before, Ordering::Relaxed);
                 c.last_ok_unix.store(now() / 1000, Ordering::Relaxed);
                 c.last_failed.store(false, Ordering::Relaxed);
                 c.last_size.store(info.bytes as i64, Ordering::Relaxed);

@@ -13,17 +13,37 @@
 //!   6 Expire   db u32, key bytes, expire_at i64 (i64::MIN = none)
 //!   7 Stream   db u32, key bytes, stream ops (see `stream_ops`)
 //!   8 ZSet     db u32, key bytes, zset ops (see `zset_ops`)
+//!   9 List     db u32, key bytes, list ops (see `list_ops`): a base
+//!              version and positional ops that replay skips when the
+//!              list already holds them
+//!  10 Hash     db u32, key bytes, hash ops (see `hash_ops`)
+//!  11 Set      db u32, key bytes, set ops (see `set_ops`)
+//!  12 SetRange db u32, key bytes, offset u64, bytes: the string now holds
+//!              these bytes at this offset (zero-padded before it if it was
+//!              shorter; created if absent). SETBIT, BITFIELD and SETRANGE
+//!              journal only what they changed. Idempotent.
 //! value      type u8, then by type:
 //!   1 string   bytes
 //!   2 stream   a whole stream (see `stream_ops`)
 //!   3 zset     a whole sorted set (see `zset_ops`)
+//!   4 list     a whole list with its version (see `list_ops`)
+//!   5 hash     a whole hash (see `hash_ops`)
+//!   6 set      a whole set (see `set_ops`)
 //! bytes      len u32, then len bytes
 //! ```
 //! All integers are little-endian.
 
 use bytes::Bytes;
 
-use super::format::codec::{put_bytes, put_i64, put_u32, Reader};
+use super::format::codec::{put_bytes, put_i64, put_u32, put_u64, Reader};
+use super::hash_ops::{
+    decode_hash, decode_hash_ops, encode_hash, encode_hash_fields, encode_hash_ops,
+    encode_hash_sets,
+};
+use super::list_ops::{decode_list, decode_list_ops, encode_list, encode_list_ops};
+use super::set_ops::{
+    decode_set, decode_set_ops, encode_set, encode_set_adds, encode_set_members, encode_set_ops,
+};
 use super::stream_ops::{decode_stream, decode_stream_ops, encode_stream, encode_stream_ops};
 use super::zset_ops::{
     decode_zset, decode_zset_ops, encode_zset, encode_zset_ops, encode_zset_pairs, encode_zset_sets,
@@ -38,10 +58,17 @@ const APPEND: u8 = 5;
 const EXPIRE: u8 = 6;
 const STREAM_OPS: u8 = 7;
 const ZSET_OPS: u8 = 8;
+const SET_OPS: u8 = 11;
+const SET_RANGE: u8 = 12;
+const LIST_OPS: u8 = 9;
+const HASH_OPS: u8 = 10;
 const NO_EXPIRY: i64 = i64::MIN;
 const STRING: u8 = 1;
 const STREAM: u8 = 2;
 const ZSET: u8 = 3;
+const SET: u8 = 6;
+const LIST: u8 = 4;
+const HASH: u8 = 5;
 
 /// Encodes a `Put` of `entry` at `key` without building the op (a
 /// checkpoint writes every key this way, so it never clones a stream).
@@ -64,7 +91,78 @@ pub fn encode_put(out: &mut Vec<u8>, db: u32, key: &[u8], entry: &Entry) {
             out.push(ZSET);
             encode_zset(out, z);
         }
+        Value::Set(set) => {
+            out.push(SET);
+            encode_set(out, set);
+        }
+        Value::List(l) => {
+            out.push(LIST);
+            encode_list(out, l);
+        }
+        Value::Hash(h) => {
+            out.push(HASH);
+            encode_hash(out, h);
+        }
     }
+}
+
+/// Encodes a `Put` of a hash holding just `fields` at `key`: the first
+/// piece of a big hash that a checkpoint copies in pieces.
+pub fn encode_hash_put(
+    out: &mut Vec<u8>,
+    db: u32,
+    key: &[u8],
+    expire_at: Option<i64>,
+    fields: &[(Bytes, Bytes, Option<i64>)],
+) {
+    out.push(PUT);
+    put_u32(out, db);
+    put_bytes(out, key);
+    put_i64(out, expire_at.unwrap_or(NO_EXPIRY));
+    out.push(0);
+    out.push(HASH);
+    encode_hash_fields(out, fields);
+}
+
+/// Encodes a `Hash` op setting each of `fields` at `key`: a later piece of
+/// a hash that a checkpoint copies in pieces.
+pub fn encode_hash_sets_op(
+    out: &mut Vec<u8>,
+    db: u32,
+    key: &[u8],
+    fields: &[(Bytes, Bytes, Option<i64>)],
+) {
+    out.push(HASH_OPS);
+    put_u32(out, db);
+    put_bytes(out, key);
+    encode_hash_sets(out, fields);
+}
+
+/// Encodes a `Put` of a set holding just `members` at `key`: the first
+/// piece of a big set that a checkpoint copies in pieces.
+pub fn encode_set_put(
+    out: &mut Vec<u8>,
+    db: u32,
+    key: &[u8],
+    expire_at: Option<i64>,
+    members: &[Bytes],
+) {
+    out.push(PUT);
+    put_u32(out, db);
+    put_bytes(out, key);
+    put_i64(out, expire_at.unwrap_or(NO_EXPIRY));
+    out.push(0);
+    out.push(SET);
+    encode_set_members(out, members);
+}
+
+/// Encodes a `Set` op adding each of `members` at `key`: a later piece of
+/// a set that a checkpoint copies in pieces.
+pub fn encode_set_adds_op(out: &mut Vec<u8>, db: u32, key: &[u8], members: &[Bytes]) {
+    out.push(SET_OPS);
+    put_u32(out, db);
+    put_bytes(out, key);
+    encode_set_adds(out, members);
 }
 
 /// Encodes a `Put` of a sorted set holding just `pairs` (ascending) at
@@ -116,6 +214,36 @@ pub fn encode_op(out: &mut Vec<u8>, op: &Op) {
             put_bytes(out, key);
             encode_zset_ops(out, ops);
         }
+        Op::Set { db, key, ops } => {
+            out.push(SET_OPS);
+            put_u32(out, *db);
+            put_bytes(out, key);
+            encode_set_ops(out, ops);
+        }
+        Op::SetRange {
+            db,
+            key,
+            offset,
+            bytes,
+        } => {
+            out.push(SET_RANGE);
+            put_u32(out, *db);
+            put_bytes(out, key);
+            put_u64(out, *offset);
+            put_bytes(out, bytes);
+        }
+        Op::List { db, key, base, ops } => {
+            out.push(LIST_OPS);
+            put_u32(out, *db);
+            put_bytes(out, key);
+            encode_list_ops(out, *base, ops);
+        }
+        Op::Hash { db, key, ops } => {
+            out.push(HASH_OPS);
+            put_u32(out, *db);
+            put_bytes(out, key);
+            encode_hash_ops(out, ops);
+        }
         Op::Del { db, key } => {
             out.push(DEL);
             put_u32(out, *db);
@@ -162,6 +290,9 @@ pub fn decode_op(r: &mut Reader<'_>, now: i64) -> Option<Op> {
                 STRING => Value::Str(bytes(r)?),
                 STREAM => Value::Stream(Box::new(decode_stream(r)?)),
                 ZSET => Value::ZSet(Box::new(decode_zset(r)?)),
+                SET => Value::Set(Box::new(decode_set(r)?)),
+                LIST => Value::List(Box::new(decode_list(r)?)),
+                HASH => Value::Hash(Box::new(decode_hash(r)?)),
                 _ => return None,
             };
             Op::Put {
@@ -189,6 +320,28 @@ pub fn decode_op(r: &mut Reader<'_>, now: i64) -> Option<Op> {
             db: r.u32()?,
             key: bytes(r)?,
             ops: decode_zset_ops(r)?,
+        },
+        SET_OPS => Op::Set {
+            db: r.u32()?,
+            key: bytes(r)?,
+            ops: decode_set_ops(r)?,
+        },
+        SET_RANGE => Op::SetRange {
+            db: r.u32()?,
+            key: bytes(r)?,
+            offset: r.u64()?,
+            bytes: bytes(r)?,
+        },
+        LIST_OPS => {
+            let db = r.u32()?;
+            let key = bytes(r)?;
+            let (base, ops) = decode_list_ops(r)?;
+            Op::List { db, key, base, ops }
+        }
+        HASH_OPS => Op::Hash {
+            db: r.u32()?,
+            key: bytes(r)?,
+            ops: decode_hash_ops(r)?,
         },
         APPEND => Op::Append {
             db: r.u32()?,
@@ -275,6 +428,37 @@ mod tests {
                         member: Bytes::from_static(b"a"),
                     },
                 ],
+            },
+            Op::Put {
+                db: 0,
+                key: Bytes::from_static(b"s"),
+                entry: Entry::restored(
+                    Value::Set(Box::new(crate::keyspace::Set::restored([
+                        Bytes::from_static(b"1"),
+                        Bytes::from_static(b"x\0y"),
+                    ]))),
+                    None,
+                    false,
+                    5,
+                ),
+            },
+            Op::Set {
+                db: 3,
+                key: Bytes::from_static(b"s"),
+                ops: vec![
+                    crate::keyspace::SetOp::Add {
+                        member: Bytes::from_static(b"m"),
+                    },
+                    crate::keyspace::SetOp::Rem {
+                        member: Bytes::new(),
+                    },
+                ],
+            },
+            Op::SetRange {
+                db: 1,
+                key: Bytes::from_static(b"bits"),
+                offset: 1 << 33,
+                bytes: Bytes::from_static(b"\x80\0"),
             },
         ];
         let encoded = encode_batch(&ops);

@@ -1,17 +1,14 @@
 //! Between the keyspace's [`Value`] and the RDB format's [`RdbValue`].
 //!
 //! This is the one place that knows both: [`to_rdb`] for DUMP and
-//! [`from_rdb`] for RESTORE, one `match` arm per type. Lists, sets and
-//! hashes have no `Value` variant on this branch yet: their `RdbValue`s
-//! decode (and are tested in `rdb`), and [`from_rdb`] refuses them until
-//! the arms marked "lists, sets, hashes" are filled in.
+//! [`from_rdb`] for RESTORE, one `match` arm per type.
 
 use bytes::Bytes;
 
 use crate::commands::streams::{append_entry, with_parts};
-use crate::error::{self, CommandError};
+use crate::error::CommandError;
 use crate::keyspace::stream::{NodeLimits, Stream, StreamId, StreamMeta, ENTRIES_READ_UNKNOWN};
-use crate::keyspace::{Value, ZSet};
+use crate::keyspace::{Hash, List, Set, Value, ZSet};
 use crate::rdb::{RdbConsumer, RdbGroup, RdbPending, RdbStream, RdbValue};
 use crate::server::Shared;
 
@@ -21,9 +18,16 @@ pub fn to_rdb(shared: &Shared, value: &Value) -> Result<RdbValue, CommandError> 
         Value::Str(s) => RdbValue::Str(s.clone()),
         Value::ZSet(z) => RdbValue::ZSet(z.members().map(|(m, s)| (m.clone(), s)).collect()),
         Value::Stream(s) => RdbValue::Stream(Box::new(stream_to_rdb(shared, s)?)),
-        // lists, sets, hashes: Value::List(l) => RdbValue::List(..),
-        // Value::Set(s) => RdbValue::Set(..), Value::Hash(h) =>
-        // RdbValue::Hash(.. with each field's expiry ..).
+        Value::Set(s) => RdbValue::Set(s.iter().map(Bytes::copy_from_slice).collect()),
+        Value::List(l) => RdbValue::List(l.iter().map(|e| e.to_bytes()).collect()),
+        Value::Hash(h) => RdbValue::Hash(
+            h.iter()
+                .map(|(f, v)| {
+                    let at = h.expire_at(f);
+                    (Bytes::copy_from_slice(f), Bytes::copy_from_slice(v), at)
+                })
+                .collect(),
+        ),
     })
 }
 
@@ -37,9 +41,21 @@ pub fn from_rdb(shared: &Shared, value: RdbValue) -> Result<Value, CommandError>
             Value::ZSet(Box::new(ZSet::from_pairs(pairs, limits)))
         }
         RdbValue::Stream(s) => Value::Stream(Box::new(stream_from_rdb(shared, *s)?)),
-        // lists, sets, hashes: one arm each here once the types exist.
-        RdbValue::List(_) | RdbValue::Set(_) | RdbValue::Hash(_) => {
-            return Err(error::BAD_DATA_FORMAT)
+        // Decoded sets hold no duplicates and are never empty.
+        RdbValue::Set(members) => Value::Set(Box::new(Set::restored(members))),
+        // Decoded lists are never empty.
+        RdbValue::List(elems) => {
+            let fill = crate::commands::lists::fill(shared);
+            Value::List(Box::new(List::from_elems(
+                elems.iter().map(|e| &e[..]),
+                fill,
+            )))
+        }
+        // Fields already past their expiry are kept: the first access or
+        // the active sweep removes them (and the key with its last one).
+        RdbValue::Hash(fields) => {
+            let limits = shared.config.read().expect("config lock").hash_limits();
+            Value::Hash(Box::new(Hash::restored(fields, limits)))
         }
     })
 }

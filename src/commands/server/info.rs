@@ -192,6 +192,7 @@ fn info_section(ctx: &mut Ctx<'_>, name: &str, out: &mut String) {
             let recovery = storage.recovery.lock().expect("recovery lock").clone();
             field(out, "loading", 0);
             field(out, "async_loading", 0);
+            field(out, "rdb_changes_since_last_save", load(&c.changes));
             field(out, "rdb_bgsave_in_progress", in_progress);
             field(out, "rdb_last_save_time", load(&c.last_ok_unix));
             field(out, "rdb_last_bgsave_status", status);

@@ -157,7 +157,8 @@ pub(crate) fn split_streams(rest: Vec<Bytes>) -> Result<(Vec<Bytes>, Vec<Bytes>)
     }
     if !rest.len().is_multiple_of(2) {
         return Err(CommandError::new_static(
-            "ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' must be specified.",
+            // Redis 7.2+'s wording (7.0 said "Unbalanced XREAD list").
+            "ERR Unbalanced 'xread' list of streams: for each stream key an ID or '$' must be specified.",
         ));
     }
     let mut keys = rest;

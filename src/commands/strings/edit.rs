@@ -162,31 +162,12 @@ impl SetRange {
         check_length(ctx, self.offset, self.value.len() as u64)?;
         // Fits in memory terms: at most proto-max-bulk-len.
         let offset = self.offset as usize;
-        let end = offset + self.value.len();
         let (db, stats) = ctx.db();
-        let len = match existing {
-            None => {
-                let mut buf = BytesMut::zeroed(end);
-                buf[offset..].copy_from_slice(&self.value);
-                let mut entry = Entry::new(Value::Str(buf.freeze()), now);
-                entry.raw_encoding = true;
-                db.insert(self.key.clone(), entry);
-                end
-            }
-            Some(_) => {
-                let entry = db.get_mut(&self.key, now, stats).expect("checked above");
-                let s = as_str_mut(&mut entry.value).expect("checked above");
-                let mut buf = take_mut(s, end.saturating_sub(s.len()));
-                if buf.len() < end {
-                    buf.resize(end, 0);
-                }
-                buf[offset..end].copy_from_slice(&self.value);
-                let n = buf.len();
-                *s = buf.freeze();
-                entry.raw_encoding = true;
-                n
-            }
-        };
+        // Only the written bytes are journaled (`Op::SetRange`), not the
+        // whole string.
+        let len = db
+            .write_string_range(&self.key, offset, self.value, now, stats)
+            .ok_or(error::WRONGTYPE)?;
         db.notify(notify::STRING, "setrange", &self.key);
         Ok(Reply::Int(len as i64))
     }

@@ -7,9 +7,12 @@
 //! WATCH sees them. INCRBYFLOAT computes in the 80-bit extended precision
 //! Redis uses (see [`longdouble`]), so its replies match digit for digit.
 
+pub mod bitfield;
+pub mod bits;
 mod counters;
 mod edit;
-mod longdouble;
+pub mod lcs;
+pub(crate) mod longdouble;
 
 use bytes::{Bytes, BytesMut};
 
@@ -242,7 +245,7 @@ pub static COMMANDS: &[CommandSpec] = &[
 fn as_str(value: &Value) -> Option<&Bytes> {
     match value {
         Value::Str(s) => Some(s),
-        Value::Stream(_) | Value::ZSet(_) => None,
+        Value::Stream(_) | Value::ZSet(_) | Value::Set(_) | Value::List(_) | Value::Hash(_) => None,
     }
 }
 
@@ -250,7 +253,7 @@ fn as_str(value: &Value) -> Option<&Bytes> {
 fn as_str_mut(value: &mut Value) -> Option<&mut Bytes> {
     match value {
         Value::Str(s) => Some(s),
-        Value::Stream(_) | Value::ZSet(_) => None,
+        Value::Stream(_) | Value::ZSet(_) | Value::Set(_) | Value::List(_) | Value::Hash(_) => None,
     }
 }
 

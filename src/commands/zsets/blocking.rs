@@ -23,7 +23,9 @@ use crate::server::Shared;
 /// Parses a blocking timeout in seconds (a float; 0 waits for ever). It is
 /// rounded up to whole milliseconds.
 pub(crate) fn parse_timeout_secs(raw: &[u8]) -> Result<Option<Duration>, CommandError> {
-    let secs = parse_f64(raw).ok_or(error::TIMEOUT_NOT_FLOAT)?;
+    let secs = parse_f64(raw)
+        .or_else(|| parse_hex(raw))
+        .ok_or(error::TIMEOUT_NOT_FLOAT)?;
     let ms = (secs * 1000.0).ceil();
     if ms >= i64::MAX as f64 {
         return Err(error::TIMEOUT_OUT_OF_RANGE);
@@ -32,6 +34,28 @@ pub(crate) fn parse_timeout_secs(raw: &[u8]) -> Result<Option<Duration>, Command
         return Err(error::TIMEOUT_NEGATIVE);
     }
     Ok((ms > 0.0).then(|| Duration::from_millis(ms as u64)))
+}
+
+/// A hexadecimal integer (`0x1F`, `-0x1`), which Redis's strtold-based
+/// timeout parsing accepts too.
+fn parse_hex(raw: &[u8]) -> Option<f64> {
+    let (sign, rest) = match raw.first() {
+        Some(b'-') => (-1.0, &raw[1..]),
+        Some(b'+') => (1.0, &raw[1..]),
+        _ => (1.0, raw),
+    };
+    let digits = rest
+        .strip_prefix(b"0x")
+        .or_else(|| rest.strip_prefix(b"0X"))?;
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_hexdigit) {
+        return None;
+    }
+    let text = std::str::from_utf8(digits).ok()?;
+    Some(
+        sign * text.chars().fold(0.0, |acc, c| {
+            acc * 16.0 + c.to_digit(16).unwrap_or(0) as f64
+        }),
+    )
 }
 
 /// BZPOPMIN / BZPOPMAX key … timeout
@@ -219,5 +243,13 @@ mod tests {
         assert_eq!(parse_timeout_secs(b"-1"), Err(error::TIMEOUT_NEGATIVE));
         assert_eq!(parse_timeout_secs(b"x"), Err(error::TIMEOUT_NOT_FLOAT));
         assert_eq!(parse_timeout_secs(b"inf"), Err(error::TIMEOUT_OUT_OF_RANGE));
+        assert_eq!(
+            parse_timeout_secs(b"0x7FFFFFFFFFFFFF"),
+            Err(error::TIMEOUT_OUT_OF_RANGE)
+        );
+        assert_eq!(
+            parse_timeout_secs(b"0x10"),
+            Ok(Some(Duration::from_secs(16)))
+        );
     }
 }

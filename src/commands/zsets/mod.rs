@@ -15,7 +15,7 @@
 //! - `random.rs`: ZRANDMEMBER, ZSCAN
 
 mod add;
-mod blocking;
+pub(crate) mod blocking;
 mod random;
 mod range;
 mod remove;
@@ -24,6 +24,7 @@ mod setops;
 use bytes::Bytes;
 
 use super::args::parse_f64;
+use super::typed;
 use super::{CommandSpec, Ctx, Parser};
 use crate::error::{self, CommandError};
 use crate::keyspace::zset::{LexBound, Limits, ScoreBound};
@@ -430,14 +431,7 @@ fn read_zset<'a>(
     now: i64,
     stats: &mut KeyspaceStats,
 ) -> Result<Option<&'a ZSet>, CommandError> {
-    match db.get(key, now, stats) {
-        None => Ok(None),
-        Some(Entry {
-            value: Value::ZSet(z),
-            ..
-        }) => Ok(Some(z)),
-        Some(_) => Err(error::WRONGTYPE),
-    }
+    typed::read(db, key, now, stats)
 }
 
 /// Looks a key up for a write command without counting a hit or changing
@@ -448,14 +442,7 @@ fn peek_zset<'a>(
     now: i64,
     stats: &mut KeyspaceStats,
 ) -> Result<Option<&'a ZSet>, CommandError> {
-    match db.peek(key, now, stats) {
-        None => Ok(None),
-        Some(Entry {
-            value: Value::ZSet(z),
-            ..
-        }) => Ok(Some(z)),
-        Some(_) => Err(error::WRONGTYPE),
-    }
+    typed::peek(db, key, now, stats)
 }
 
 /// Looks a sorted set up to change it (its ops are journaled when the
@@ -466,14 +453,7 @@ fn zset_mut<'a>(
     now: i64,
     stats: &mut KeyspaceStats,
 ) -> Result<Option<&'a mut ZSet>, CommandError> {
-    peek_zset(db, key, now, stats)?;
-    match db.get_zset_mut(key, now, stats) {
-        Some(Entry {
-            value: Value::ZSet(z),
-            ..
-        }) => Ok(Some(z)),
-        _ => Ok(None),
-    }
+    typed::write(db, key, now, stats)
 }
 
 /// Raises the keyspace event `event` for a change to the set at `key`,

@@ -8,7 +8,7 @@
 use ahash::AHashMap;
 use bytes::Bytes;
 
-use super::{limits, members_reply, read_zset, store};
+use super::{limits, members_reply, store};
 use crate::commands::args::{is, parse_f64, parse_i64, parse_i64_opt};
 use crate::commands::{boxed, Args, Ctx, Execute};
 use crate::error::{self, CommandError};
@@ -268,27 +268,48 @@ impl Execute for ZSetOps {
         let now = ctx.now;
         let (db, stats) = ctx.db();
         // Look every key up first (WRONGTYPE before option errors; hits,
-        // misses and lazy expiry as for any read).
+        // misses and lazy expiry as for any read). A plain set is an input
+        // too, its members scored 1, as in Redis.
         for key in &self.keys {
-            if let Err(e) = read_zset(db, key, now, stats) {
-                return e.into();
+            match db.get(key, now, stats) {
+                None
+                | Some(Entry {
+                    value: Value::ZSet(_) | Value::Set(_),
+                    ..
+                }) => {}
+                Some(_) => return error::WRONGTYPE.into(),
             }
         }
         let opts = match self.options {
             Ok(opts) => opts,
             Err(e) => return e.into(),
         };
+        let from_sets: Vec<Option<ZSet>> = self
+            .keys
+            .iter()
+            .map(|key| match db.table().get(key) {
+                Some(Entry {
+                    value: Value::Set(set),
+                    ..
+                }) => Some(ZSet::from_pairs(
+                    set.iter().map(|m| (Bytes::copy_from_slice(m), 1.0)),
+                    limits,
+                )),
+                _ => None,
+            })
+            .collect();
         let inputs: Vec<(Option<&ZSet>, f64)> = self
             .keys
             .iter()
             .zip(&opts.weights)
-            .map(|(key, &w)| {
+            .zip(&from_sets)
+            .map(|((key, &w), converted)| {
                 let set = match db.table().get(key) {
                     Some(Entry {
                         value: Value::ZSet(z),
                         ..
                     }) => Some(&**z),
-                    _ => None,
+                    _ => converted.as_ref(),
                 };
                 (set, w)
             })
