@@ -1,8 +1,7 @@
-"""Job-queue libraries that keep their queues in lists, hashes, sets and
-sorted sets, run unchanged against Redis and Sluice: each enqueues a job, a
-worker runs it, and the result comes back (issue #14's "the job-queue
-libraries get past every command"). Libraries whose queues are Lua scripts
-come with scripting."""
+"""Job-queue libraries run unchanged against Redis and Sluice: each
+enqueues a job, a worker runs it, and the result comes back. rq and huey
+keep their queues in lists, hashes, sets and sorted sets; dramatiq moves
+messages with Lua scripts."""
 
 import pytest
 
@@ -47,3 +46,34 @@ def test_huey_enqueue_execute_result(server):
     h.execute(task)
     assert res.get() == 42
     assert h.pending_count() == 0
+
+
+def test_dramatiq_send_work_result(server):
+    """dramatiq enqueues and acknowledges through Lua scripts (EVALSHA):
+    with scripting it runs unchanged too."""
+    dramatiq = pytest.importorskip("dramatiq")
+    from dramatiq.brokers.redis import RedisBroker
+    from dramatiq.results import Results
+    from dramatiq.results.backends import RedisBackend
+
+    client = server.client()
+    kwargs = client.connection_pool.connection_kwargs
+    client.flushall()
+    client.close()
+    backend = RedisBackend(host=kwargs["host"], port=kwargs["port"])
+    broker = RedisBroker(host=kwargs["host"], port=kwargs["port"])
+    broker.add_middleware(Results(backend=backend))
+    dramatiq.set_broker(broker)
+
+    @dramatiq.actor(store_results=True, queue_name="compat")
+    def add(a, b):
+        return a + b
+
+    message = add.send(2, 3)
+    worker = dramatiq.Worker(broker, worker_timeout=100)
+    worker.start()
+    try:
+        assert message.get_result(backend=backend, block=True, timeout=10_000) == 5
+    finally:
+        worker.stop()
+        broker.close()
