@@ -22,6 +22,7 @@ pub mod memory_cmd;
 pub mod object;
 pub mod persistence;
 pub mod pubsub;
+pub(crate) mod scan;
 pub mod scripting;
 pub mod server;
 pub mod sets;

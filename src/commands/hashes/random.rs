@@ -4,8 +4,9 @@ use ahash::AHashSet;
 use bytes::Bytes;
 
 use super::read_hash;
-use crate::commands::args::{is, parse_i64, parse_i64_opt};
+use crate::commands::args::{is, parse_i64};
 use crate::commands::keys::{parse_cursor, random_u64};
+use crate::commands::scan;
 use crate::commands::{boxed, Args, Ctx, Execute};
 use crate::error::{self, CommandError};
 use crate::keyspace::{glob, Hash};
@@ -156,57 +157,24 @@ impl Execute for HRandField {
     }
 }
 
-/// HSCAN's options.
-struct ScanOptions {
-    pattern: Option<Bytes>,
-    count: usize,
-    novalues: bool,
-}
-
 /// HSCAN key cursor [MATCH pattern] [COUNT count] [NOVALUES]
 struct HScan {
     key: Bytes,
     cursor: u64,
     /// The options, or the error they gave: judged only when the key holds
     /// a hash, as Redis does.
-    options: Result<ScanOptions, CommandError>,
+    options: Result<scan::ScanOptions, CommandError>,
 }
 
 pub(super) fn parse_hscan(mut args: Args) -> Result<Box<dyn Execute>, CommandError> {
     let key = args.next_arg()?;
     let cursor = parse_cursor(&args.next_arg()?).ok_or(error::INVALID_CURSOR)?;
-    let options = scan_options(args);
+    let options = scan::options(args, true);
     boxed(HScan {
         key,
         cursor,
         options,
     })
-}
-
-fn scan_options(mut args: Args) -> Result<ScanOptions, CommandError> {
-    let mut opts = ScanOptions {
-        pattern: None,
-        count: 10,
-        novalues: false,
-    };
-    while let Some(opt) = args.try_next() {
-        let has_value = !args.is_empty();
-        if is(&opt, "COUNT") && has_value {
-            let n = parse_i64_opt(&args.next_arg()?).ok_or(error::NOT_INTEGER)?;
-            if n < 1 {
-                return Err(error::SYNTAX);
-            }
-            opts.count = usize::try_from(n).unwrap_or(usize::MAX);
-        } else if is(&opt, "MATCH") && has_value {
-            let p = args.next_arg()?;
-            opts.pattern = (p.as_ref() != b"*").then_some(p);
-        } else if is(&opt, "NOVALUES") {
-            opts.novalues = true;
-        } else {
-            return Err(error::SYNTAX);
-        }
-    }
-    Ok(opts)
 }
 
 impl Execute for HScan {
@@ -215,7 +183,7 @@ impl Execute for HScan {
         let (db, stats) = ctx.db();
         let h = match read_hash(db, &self.key, now, stats) {
             Ok(Some(h)) => h,
-            Ok(None) => return scan_reply(0, Vec::new()),
+            Ok(None) => return scan::reply(0, Vec::new()),
             Err(e) => return e.into(),
         };
         let opts = match self.options {
@@ -233,13 +201,6 @@ impl Execute for HScan {
                 }
             }
         });
-        scan_reply(next, found)
+        scan::reply(next, found)
     }
-}
-
-fn scan_reply(cursor: usize, items: Vec<Reply>) -> Reply {
-    Reply::Array(vec![
-        Reply::Bulk(Bytes::from(cursor.to_string())),
-        Reply::Array(items),
-    ])
 }

@@ -4,8 +4,9 @@ use ahash::AHashSet;
 use bytes::Bytes;
 
 use super::{array_reply, limits, peek_set, read_set, set_mut, set_reply};
-use crate::commands::args::{is, parse_i64, parse_i64_opt};
+use crate::commands::args::{parse_i64, parse_i64_opt};
 use crate::commands::keys::{parse_cursor, random_u64};
+use crate::commands::scan;
 use crate::commands::{boxed, Args, Ctx, Execute};
 use crate::error::{self, CommandError};
 use crate::keyspace::set::Encoding;
@@ -205,39 +206,18 @@ struct SScan {
     cursor: u64,
     /// The options, or the error they gave: Redis judges them only when
     /// the key holds a set.
-    options: Result<(Option<Bytes>, usize), CommandError>,
+    options: Result<scan::ScanOptions, CommandError>,
 }
 
 pub(super) fn parse_sscan(mut args: Args) -> Result<Box<dyn Execute>, CommandError> {
     let key = args.next_arg()?;
     let cursor = parse_cursor(&args.next_arg()?).ok_or(error::INVALID_CURSOR)?;
-    let options = scan_options(args);
+    let options = scan::options(args, false);
     boxed(SScan {
         key,
         cursor,
         options,
     })
-}
-
-fn scan_options(mut args: Args) -> Result<(Option<Bytes>, usize), CommandError> {
-    let (mut pattern, mut count) = (None, 10usize);
-    while let Some(opt) = args.try_next() {
-        let has_value = !args.is_empty();
-        if is(&opt, "COUNT") && has_value {
-            let raw = args.next_arg()?;
-            let n = parse_i64_opt(&raw).ok_or(error::NOT_INTEGER)?;
-            if n < 1 {
-                return Err(error::SYNTAX);
-            }
-            count = usize::try_from(n).unwrap_or(usize::MAX);
-        } else if is(&opt, "MATCH") && has_value {
-            let p = args.next_arg()?;
-            pattern = (p.as_ref() != b"*").then_some(p);
-        } else {
-            return Err(error::SYNTAX);
-        }
-    }
-    Ok((pattern, count))
 }
 
 impl Execute for SScan {
@@ -247,10 +227,10 @@ impl Execute for SScan {
         let (db, stats) = ctx.db();
         let set = match read_set(db, &self.key, now, stats) {
             Ok(Some(set)) => set,
-            Ok(None) => return scan_reply(0, Vec::new()),
+            Ok(None) => return scan::reply(0, Vec::new()),
             Err(e) => return e.into(),
         };
-        let (pattern, count) = match self.options {
+        let scan::ScanOptions { pattern, count, .. } = match self.options {
             Ok(opts) => opts,
             Err(e) => return e.into(),
         };
@@ -269,13 +249,6 @@ impl Execute for SScan {
             let cursor = usize::try_from(self.cursor).unwrap_or(usize::MAX);
             set.scan(cursor, count, visit)
         };
-        scan_reply(next, found)
+        scan::reply(next, found)
     }
-}
-
-fn scan_reply(cursor: usize, items: Vec<Reply>) -> Reply {
-    Reply::Array(vec![
-        Reply::Bulk(Bytes::from(cursor.to_string())),
-        Reply::Array(items),
-    ])
 }
